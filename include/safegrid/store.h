@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * The store: safegrid's embedded database (SQLite in WAL mode). All SQL lives in
+ * src/store.c, the only file that includes sqlite3.h, so that another backend can replace
+ * it behind this header.
+ *
+ * Writes go through one writer thread that takes every queued write, runs each in its own
+ * savepoint inside one transaction, commits with synchronous=FULL, and only then wakes the
+ * callers: each acknowledged write is durable, and many concurrent writers share one fsync
+ * (group commit). Reads use a pool of reader connections, so they never wait for the writer.
+ * Schema changes are numbered migrations applied in order at open.
+ */
+#ifndef SAFEGRID_STORE_H
+#define SAFEGRID_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "safegrid/error.h"
+
+typedef struct sg_store sg_store;
+
+/** Options for sg_store_open_opts(); zero-initialise for the defaults. */
+typedef struct sg_store_opts {
+    int max_version; /* apply migrations only up to this version (0: all); for tests */
+    int max_batch;   /* most writes per group commit (0: 1024) */
+    int readonly;    /* open for reading only: no writer thread, no migrations */
+} sg_store_opts;
+
+/** Opens (creating if needed) the database at path, applies pending migrations and starts
+ *  the writer thread. On SG_OK *out is a new store owned by the caller, released with
+ *  sg_store_close(). On error msg says why (the file, the failing migration). */
+sg_err sg_store_open(const char *path, sg_store **out, char *msg, size_t n);
+
+/** As sg_store_open() with options. */
+sg_err sg_store_open_opts(const char *path, const sg_store_opts *o, sg_store **out, char *msg,
+                          size_t n);
+
+/** Waits for queued writes to commit, stops the writer and closes every connection.
+ *  NULL does nothing. */
+void sg_store_close(sg_store *s);
+
+/** The schema version of the open database, and the newest this build knows. */
+int sg_store_schema_version(sg_store *s);
+int sg_store_latest_version(void);
+
+/** Runs PRAGMA integrity_check; SG_CORRUPT with the first problem in msg if it fails. */
+sg_err sg_store_integrity_check(sg_store *s, char *msg, size_t n);
+
+/* ---- write jobs ------------------------------------------------------------------------ */
+
+/** A write in flight, in caller-owned storage. Filled by the store's submit functions;
+ *  the caller only waits on it. */
+typedef struct sg_store_job {
+    int kind;
+    void *arg;
+    const char *actor; /* who asked for the write (borrowed) */
+    const char *role;
+    volatile int done;
+    sg_err err;
+    char msg[160];
+    struct sg_store_job *next;
+} sg_store_job;
+
+/** Waits until job has committed (or failed) and returns its result; msg gets the reason. */
+sg_err sg_store_wait(sg_store *s, sg_store_job *job, char *msg, size_t n);
+
+/* ---- cases (used by the case engine in src/case.c) --------------------------------------- */
+
+/** A case row: the projection of the case's timeline. Strings are owned by the struct and
+ *  released by sg_case_fini(). */
+typedef struct sg_case {
+    int64_t id;
+    char type[16];
+    char category[64];
+    char status[24];
+    int priority;
+    char *title;
+    char *description;
+    double lon, lat;                                   /* NAN when unknown */
+    int64_t area_id;                                   /* 0 when none */
+    int64_t org_id;                                    /* 0 when none */
+    int64_t created_at, updated_at, due_at, closed_at; /* Unix seconds; 0 when unset */
+    int escalations;
+    char tracking_code[12];
+    char *source;
+    char *source_key;
+    int64_t version;
+} sg_case;
+
+/** Releases what c holds and zeroes it. NULL does nothing. */
+void sg_case_fini(sg_case *c);
+
+/** One event of a case's timeline. Strings owned, released by sg_event_fini(). */
+typedef struct sg_event {
+    int64_t id;
+    int64_t case_id;
+    int64_t seq; /* the case's version after this event */
+    int64_t at;
+    char *actor;
+    char *role;
+    char *kind; /* created, transition, comment, escalated, ... */
+    char *from_status;
+    char *to_status;
+    char *reason;
+    char *data; /* JSON object text or NULL */
+} sg_event;
+
+void sg_event_fini(sg_event *e);
+
+/** A change to append to a case: the event, and the projection's new values. */
+typedef struct sg_case_change {
+    int64_t case_id;
+    int64_t expected_version;
+    int64_t at;
+    const char *actor;
+    const char *role;
+    const char *kind;
+    const char *to_status; /* NULL: status unchanged */
+    const char *reason;
+    const char *data;
+    int set_closed;     /* 1: closed_at = at */
+    int64_t set_due_at; /* > 0: new due time; < 0: clear it (the deadline was met) */
+    int add_escalation; /* 1: escalations += 1 */
+} sg_case_change;
+
+/** Queues the insertion of row c (id and version are assigned) with its `created` event
+ *  recorded as made by actor/role. c and the strings it points to must stay valid until
+ *  the job is waited for; on success the job writes the id and version into c. */
+sg_err sg_store_case_insert_submit(sg_store *s, sg_case *c, const char *actor, const char *role,
+                                   sg_store_job *job);
+
+/** Appends ch's event and updates the projection, if the case's version is still
+ *  ch->expected_version (SG_CONFLICT otherwise, SG_NOTFOUND if no such case). Waits for
+ *  durability. On SG_OK *new_version (may be NULL) is the version after the change. */
+sg_err sg_store_case_change(sg_store *s, const sg_case_change *ch, int64_t *new_version, char *msg,
+                            size_t n);
+
+/** Reads one case by id, or by tracking code. SG_NOTFOUND if absent. */
+sg_err sg_store_case_get(sg_store *s, int64_t id, sg_case *out);
+sg_err sg_store_case_get_by_code(sg_store *s, const char *code, sg_case *out);
+
+/** Filters for sg_store_case_list(); zero-initialise, then set what you need. */
+typedef struct sg_case_filter {
+    const char *type;
+    const char *status; /* a state name, or "open" for every non-terminal state */
+    const char *category;
+    int64_t area_id;
+    int64_t org_id;
+    int64_t from, to; /* created_at in [from, to) when non-zero */
+    int has_bbox;
+    double min_lon, min_lat, max_lon, max_lat;
+    int overdue_at;    /* non-zero: only open cases with due_at < this time */
+    int64_t before_id; /* cursor: only ids below this (0: from the newest) */
+    int limit;         /* 0: 50; at most 1000 */
+} sg_case_filter;
+
+/** A page of cases, newest first. Release with sg_case_list_fini(). */
+typedef struct sg_case_list {
+    sg_case *items;
+    size_t n_items;
+    int64_t next_cursor; /* pass as before_id for the next page; 0 when this is the last */
+} sg_case_list;
+
+sg_err sg_store_case_list(sg_store *s, const sg_case_filter *f, sg_case_list *out);
+void sg_case_list_fini(sg_case_list *l);
+
+/** Reads case id's timeline in order into a new array *out of *n_out events; release
+ *  with sg_event_list_free(). SG_NOTFOUND if the case does not exist. */
+sg_err sg_store_case_events(sg_store *s, int64_t id, sg_event **out, size_t *n_out);
+void sg_event_list_free(sg_event *events, size_t n);
+
+/** Calls fn for every open (non-terminal) case with 0 < due_at < now, oldest due first;
+ *  fn returns non-zero to stop. */
+typedef int (*sg_case_visit_fn)(void *ctx, const sg_case *c);
+sg_err sg_store_case_overdue(sg_store *s, int64_t now, sg_case_visit_fn fn, void *ctx);
+
+/* ---- categories ------------------------------------------------------------------------ */
+
+/** A category of cases: its code, the case type it belongs to, a display name, the time
+ *  allowed per priority in seconds (deadline[0] for P1 .. deadline[3] for P4), and whether
+ *  its locations are sensitive (rounded in open data). */
+typedef struct sg_category {
+    char code[64];
+    char type[16];
+    char name[128];
+    int64_t deadline[4];
+    int sensitive;
+} sg_category;
+
+/** Inserts or updates a category (by code). Waits for durability. */
+sg_err sg_store_category_put(sg_store *s, const sg_category *c, char *msg, size_t n);
+
+/** Reads one category. SG_NOTFOUND if absent. */
+sg_err sg_store_category_get(sg_store *s, const char *code, sg_category *out);
+
+/** Reads all categories into a new array; release with free(). */
+sg_err sg_store_category_list(sg_store *s, sg_category **out, size_t *n_out);
+
+/* ---- aggregates ------------------------------------------------------------------------ */
+
+/** One row of a count by category and month ("2001-01"). */
+typedef struct sg_count_row {
+    char category[64];
+    char month[8];
+    int64_t count;
+} sg_count_row;
+
+/** Counts cases by category and calendar month (UTC) of created_at, optionally for one
+ *  type. New array in *out; release with free(). */
+sg_err sg_store_count_by_category_month(sg_store *s, const char *type, sg_count_row **out,
+                                        size_t *n_out);
+
+#endif

@@ -1,0 +1,1202 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * The embedded store on SQLite. This is the only file that includes sqlite3.h: all SQL of
+ * the product lives here, behind include/safegrid/store.h.
+ *
+ * Durability and throughput come from one writer thread with group commit. Callers queue
+ * jobs (caller-owned sg_store_job storage, so queuing never allocates); the writer takes
+ * everything queued, opens one transaction, runs each job inside its own savepoint (so one
+ * failing job does not undo its neighbours), commits with synchronous=FULL and then wakes
+ * the callers. A caller is therefore told "done" only after its write reached the disk,
+ * and N concurrent writers pay for one fsync instead of N. Readers take a connection from
+ * a pool; in WAL mode they see the last commit and never block the writer.
+ *
+ * The schema is a list of numbered migrations applied in order at open, each in its own
+ * transaction, with PRAGMA user_version recording how far a database has come.
+ */
+#include "safegrid/store.h"
+#include "safegrid/case.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- schema ------------------------------------------------------------------------------ */
+
+static const char *const migrations[] = {
+    /* 1: categories, cases (the projection) and their event timeline */
+    "CREATE TABLE category ("
+    "  code TEXT PRIMARY KEY,"
+    "  type TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  deadline_p1 INTEGER NOT NULL, deadline_p2 INTEGER NOT NULL,"
+    "  deadline_p3 INTEGER NOT NULL, deadline_p4 INTEGER NOT NULL,"
+    "  sensitive INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE cases ("
+    "  id INTEGER PRIMARY KEY,"
+    "  type TEXT NOT NULL,"
+    "  category TEXT NOT NULL REFERENCES category(code),"
+    "  status TEXT NOT NULL,"
+    "  priority INTEGER NOT NULL CHECK (priority BETWEEN 1 AND 4),"
+    "  title TEXT, description TEXT,"
+    "  lon REAL, lat REAL,"
+    "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+    "  due_at INTEGER, closed_at INTEGER,"
+    "  escalations INTEGER NOT NULL DEFAULT 0,"
+    "  tracking_code TEXT NOT NULL UNIQUE,"
+    "  source TEXT, source_key TEXT,"
+    "  version INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX cases_source ON cases(source, source_key) WHERE source_key IS NOT NULL;"
+    "CREATE INDEX cases_type_status ON cases(type, status);"
+    "CREATE INDEX cases_category ON cases(category, created_at);"
+    "CREATE INDEX cases_created ON cases(created_at);"
+    "CREATE INDEX cases_due_open ON cases(due_at) WHERE closed_at IS NULL;"
+    "CREATE TABLE case_event ("
+    "  id INTEGER PRIMARY KEY,"
+    "  case_id INTEGER NOT NULL REFERENCES cases(id),"
+    "  seq INTEGER NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  actor TEXT NOT NULL, role TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  from_status TEXT, to_status TEXT,"
+    "  reason TEXT, data TEXT,"
+    "  UNIQUE (case_id, seq));",
+
+    /* 2: the area hierarchy, organisations serving areas, and routing rules; cases point
+     * at the finest area that contains them and the organisation responsible. */
+    "CREATE TABLE area ("
+    "  id INTEGER PRIMARY KEY,"
+    "  code TEXT NOT NULL UNIQUE,"
+    "  name TEXT NOT NULL,"
+    "  level INTEGER NOT NULL CHECK (level BETWEEN 0 AND 3),"
+    "  parent_id INTEGER REFERENCES area(id),"
+    "  population INTEGER,"
+    "  min_lon REAL, min_lat REAL, max_lon REAL, max_lat REAL,"
+    "  geom BLOB);"
+    "CREATE INDEX area_parent ON area(parent_id);"
+    "CREATE TABLE organisation ("
+    "  id INTEGER PRIMARY KEY,"
+    "  code TEXT NOT NULL UNIQUE,"
+    "  name TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  area_id INTEGER REFERENCES area(id));"
+    "CREATE TABLE routing_rule ("
+    "  id INTEGER PRIMARY KEY,"
+    "  category TEXT,"
+    "  area_id INTEGER NOT NULL REFERENCES area(id),"
+    "  org_id INTEGER NOT NULL REFERENCES organisation(id),"
+    "  UNIQUE (category, area_id));"
+    "ALTER TABLE cases ADD COLUMN area_id INTEGER REFERENCES area(id);"
+    "ALTER TABLE cases ADD COLUMN org_id INTEGER REFERENCES organisation(id);"
+    "CREATE INDEX cases_area ON cases(area_id, created_at);"
+    "CREATE INDEX cases_org ON cases(org_id, status);",
+};
+
+#define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int sg_store_latest_version(void)
+{
+    return N_MIGRATIONS;
+}
+
+/* ---- connections ------------------------------------------------------------------------- */
+
+#define STMT_CACHE 32
+
+/* A connection with a small cache of prepared statements keyed by the address of the SQL
+ * text: every statement of this file is a string literal, so the address identifies it. */
+typedef struct conn {
+    sqlite3 *db;
+    struct {
+        const char *sql;
+        sqlite3_stmt *st;
+    } cache[STMT_CACHE];
+    struct conn *next_free;
+} conn;
+
+enum { JOB_CASE_INSERT = 1, JOB_CASE_CHANGE, JOB_CATEGORY_PUT };
+
+struct sg_store {
+    char *path;
+    conn *writer;
+    pthread_t thread;
+    int thread_started;
+    int max_batch;
+    pthread_mutex_t mu;
+    pthread_cond_t wake_writer;
+    pthread_cond_t wake_callers;
+    sg_store_job *head, *tail;
+    int stopping;
+    pthread_mutex_t pool_mu;
+    conn *free_readers;
+    int schema_version;
+};
+
+static sg_err sql_err(sqlite3 *db, int rc, char *msg, size_t n, const char *what)
+{
+    sg_err err = SG_IO;
+    if (rc == SQLITE_CONSTRAINT)
+        err = SG_CONFLICT;
+    else if (rc == SQLITE_NOMEM)
+        err = SG_NOMEM;
+    else if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        err = SG_BUSY;
+    else if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB)
+        err = SG_CORRUPT;
+    return sg_errf(err, msg, n, "%s: %s", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
+static void conn_close(conn *c)
+{
+    if (c == NULL)
+        return;
+    for (int i = 0; i < STMT_CACHE; i++)
+        sqlite3_finalize(c->cache[i].st);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+static sg_err conn_open(const char *path, int create, conn **out, char *msg, size_t n)
+{
+    conn *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return SG_NOMEM;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    int rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        sg_err err = sg_errf(rc == SQLITE_CANTOPEN ? SG_IO : SG_CORRUPT, msg, n,
+                             "cannot open database %s: %s", path,
+                             c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        conn_close(c);
+        return err;
+    }
+    sqlite3_busy_timeout(c->db, 10000);
+    sqlite3_extended_result_codes(c->db, 0);
+    *out = c;
+    return SG_OK;
+}
+
+/* Returns the cached statement for sql, reset and with its bindings cleared. */
+static sg_err prep(conn *c, const char *sql, sqlite3_stmt **out)
+{
+    int slot = -1;
+    for (int i = 0; i < STMT_CACHE; i++) {
+        if (c->cache[i].sql == sql) {
+            sqlite3_reset(c->cache[i].st);
+            sqlite3_clear_bindings(c->cache[i].st);
+            *out = c->cache[i].st;
+            return SG_OK;
+        }
+        if (slot < 0 && c->cache[i].sql == NULL)
+            slot = i;
+    }
+    sqlite3_stmt *st = NULL;
+    int rc =
+        sqlite3_prepare_v3(c->db, sql, -1, slot >= 0 ? SQLITE_PREPARE_PERSISTENT : 0, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sql_err(c->db, rc, NULL, 0, "prepare");
+    if (slot < 0) {
+        /* Cache full (a programming error in this file): evict the last slot. */
+        slot = STMT_CACHE - 1;
+        sqlite3_finalize(c->cache[slot].st);
+    }
+    c->cache[slot].sql = sql;
+    c->cache[slot].st = st;
+    *out = st;
+    return SG_OK;
+}
+
+static sg_err exec(conn *c, const char *sql, char *msg, size_t n)
+{
+    char *em = NULL;
+    int rc = sqlite3_exec(c->db, sql, NULL, NULL, &em);
+    if (rc != SQLITE_OK) {
+        sg_err err = sg_errf(rc == SQLITE_BUSY ? SG_BUSY : SG_IO, msg, n, "%s",
+                             em ? em : sqlite3_errstr(rc));
+        sqlite3_free(em);
+        return err;
+    }
+    return SG_OK;
+}
+
+static sg_err reader_get(sg_store *s, conn **out)
+{
+    pthread_mutex_lock(&s->pool_mu);
+    conn *c = s->free_readers;
+    if (c != NULL)
+        s->free_readers = c->next_free;
+    pthread_mutex_unlock(&s->pool_mu);
+    if (c == NULL) {
+        sg_err err = conn_open(s->path, 0, &c, NULL, 0);
+        if (err)
+            return err;
+        exec(c, "PRAGMA query_only=1", NULL, 0);
+    }
+    *out = c;
+    return SG_OK;
+}
+
+static void reader_put(sg_store *s, conn *c)
+{
+    pthread_mutex_lock(&s->pool_mu);
+    c->next_free = s->free_readers;
+    s->free_readers = c;
+    pthread_mutex_unlock(&s->pool_mu);
+}
+
+/* ---- migrations -------------------------------------------------------------------------- */
+
+static int user_version(conn *c)
+{
+    sqlite3_stmt *st;
+    int v = -1;
+    if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            v = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    return v;
+}
+
+static sg_err migrate(conn *c, int upto, int *out_version, char *msg, size_t n)
+{
+    int v = user_version(c);
+    if (v < 0)
+        return sg_errf(SG_CORRUPT, msg, n, "cannot read the schema version: %s",
+                       sqlite3_errmsg(c->db));
+    if (v > N_MIGRATIONS)
+        return sg_errf(SG_UNSUPPORTED, msg, n,
+                       "database schema version %d is newer than this safegrid (%d)", v,
+                       N_MIGRATIONS);
+    for (; v < upto; v++) {
+        char em[256];
+        char sql[64];
+        sg_err err = exec(c, "BEGIN IMMEDIATE", em, sizeof em);
+        if (err)
+            return sg_errf(err, msg, n, "migration %d: %s", v + 1, em);
+        err = exec(c, migrations[v], em, sizeof em);
+        snprintf(sql, sizeof sql, "PRAGMA user_version=%d", v + 1);
+        if (!err)
+            err = exec(c, sql, em, sizeof em);
+        if (!err)
+            err = exec(c, "COMMIT", em, sizeof em);
+        if (err) {
+            exec(c, "ROLLBACK", NULL, 0);
+            return sg_errf(err, msg, n, "migration %d failed: %s", v + 1, em);
+        }
+    }
+    *out_version = v;
+    return SG_OK;
+}
+
+/* ---- the writer -------------------------------------------------------------------------- */
+
+static sg_err run_job(sg_store *s, sg_store_job *job);
+
+static void *writer_main(void *arg)
+{
+    sg_store *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        while (s->head == NULL && !s->stopping)
+            pthread_cond_wait(&s->wake_writer, &s->mu);
+        if (s->head == NULL && s->stopping) {
+            pthread_mutex_unlock(&s->mu);
+            break;
+        }
+        /* Take up to max_batch jobs; the rest wait for the next group. */
+        sg_store_job *batch = s->head, *last = s->head;
+        for (int k = 1; k < s->max_batch && last->next != NULL; k++)
+            last = last->next;
+        s->head = last->next;
+        if (s->head == NULL)
+            s->tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&s->mu);
+
+        char em[120] = "";
+        sg_err txerr = exec(s->writer, "BEGIN IMMEDIATE", em, sizeof em);
+        for (sg_store_job *j = batch; j != NULL && !txerr; j = j->next) {
+            if (exec(s->writer, "SAVEPOINT job", em, sizeof em) != SG_OK) {
+                txerr = SG_IO;
+                break;
+            }
+            j->msg[0] = '\0';
+            j->err = run_job(s, j);
+            if (j->err)
+                exec(s->writer, "ROLLBACK TO job", NULL, 0);
+            exec(s->writer, "RELEASE job", NULL, 0);
+        }
+        if (!txerr)
+            txerr = exec(s->writer, "COMMIT", em, sizeof em);
+        if (txerr)
+            exec(s->writer, "ROLLBACK", NULL, 0);
+
+        pthread_mutex_lock(&s->mu);
+        for (sg_store_job *j = batch, *next; j != NULL; j = next) {
+            next = j->next;
+            if (txerr) {
+                j->err = txerr;
+                snprintf(j->msg, sizeof j->msg, "commit failed: %s", em);
+            }
+            j->done = 1;
+        }
+        pthread_cond_broadcast(&s->wake_callers);
+        pthread_mutex_unlock(&s->mu);
+    }
+    return NULL;
+}
+
+static sg_err submit_as(sg_store *s, int kind, void *arg, const char *actor, const char *role,
+                        sg_store_job *job)
+{
+    memset(job, 0, sizeof(*job));
+    job->kind = kind;
+    job->arg = arg;
+    job->actor = actor;
+    job->role = role;
+    if (s->writer == NULL) {
+        job->done = 1;
+        job->err = SG_FORBIDDEN;
+        snprintf(job->msg, sizeof job->msg, "the store is open read-only");
+        return job->err;
+    }
+    pthread_mutex_lock(&s->mu);
+    if (s->tail)
+        s->tail->next = job;
+    else
+        s->head = job;
+    s->tail = job;
+    pthread_cond_signal(&s->wake_writer);
+    pthread_mutex_unlock(&s->mu);
+    return SG_OK;
+}
+
+sg_err sg_store_wait(sg_store *s, sg_store_job *job, char *msg, size_t n)
+{
+    pthread_mutex_lock(&s->mu);
+    while (!job->done)
+        pthread_cond_wait(&s->wake_callers, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+    if (job->err && msg != NULL && n > 0)
+        snprintf(msg, n, "%s", job->msg[0] ? job->msg : sg_strerror(job->err));
+    return job->err;
+}
+
+static sg_err submit(sg_store *s, int kind, void *arg, sg_store_job *job)
+{
+    return submit_as(s, kind, arg, NULL, NULL, job);
+}
+
+static sg_err submit_wait(sg_store *s, int kind, void *arg, char *msg, size_t n)
+{
+    sg_store_job job;
+    submit(s, kind, arg, &job);
+    return sg_store_wait(s, &job, msg, n);
+}
+
+/* ---- open / close ------------------------------------------------------------------------ */
+
+sg_err sg_store_open(const char *path, sg_store **out, char *msg, size_t n)
+{
+    return sg_store_open_opts(path, NULL, out, msg, n);
+}
+
+sg_err sg_store_open_opts(const char *path, const sg_store_opts *o, sg_store **out, char *msg,
+                          size_t n)
+{
+    static const sg_store_opts defaults = {0};
+    if (o == NULL)
+        o = &defaults;
+    if (path == NULL || path[0] == '\0')
+        return sg_errf(SG_INVAL, msg, n, "no database path given");
+    sg_err err = SG_NOMEM;
+    sg_store *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return SG_NOMEM;
+    s->path = strdup(path);
+    s->max_batch = o->max_batch > 0 ? o->max_batch : 1024;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->pool_mu, NULL);
+    pthread_cond_init(&s->wake_writer, NULL);
+    pthread_cond_init(&s->wake_callers, NULL);
+    if (s->path == NULL)
+        goto fail;
+
+    if (o->readonly) {
+        conn *r;
+        err = conn_open(path, 0, &r, msg, n);
+        if (err)
+            goto fail;
+        s->schema_version = user_version(r);
+        if (s->schema_version < 0) {
+            err = sg_errf(SG_CORRUPT, msg, n, "%s is not a safegrid database", path);
+            conn_close(r);
+            goto fail;
+        }
+        exec(r, "PRAGMA query_only=1", NULL, 0);
+        s->free_readers = r;
+        *out = s;
+        return SG_OK;
+    }
+
+    err = conn_open(path, 1, &s->writer, msg, n);
+    if (err)
+        goto fail;
+    char em[200];
+    err = exec(s->writer, "PRAGMA journal_mode=WAL", em, sizeof em);
+    if (!err)
+        err = exec(s->writer, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", em, sizeof em);
+    if (err) {
+        err = sg_errf(err == SG_BUSY ? SG_BUSY : SG_CORRUPT, msg, n,
+                      "%s is not a usable database: %s", path, em);
+        goto fail;
+    }
+    int upto = o->max_version > 0 && o->max_version < N_MIGRATIONS ? o->max_version : N_MIGRATIONS;
+    err = migrate(s->writer, upto, &s->schema_version, msg, n);
+    if (err)
+        goto fail;
+    if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
+        err = sg_errf(SG_NOMEM, msg, n, "cannot start the writer thread");
+        goto fail;
+    }
+    s->thread_started = 1;
+    *out = s;
+    return SG_OK;
+fail:
+    sg_store_close(s);
+    return err;
+}
+
+void sg_store_close(sg_store *s)
+{
+    if (s == NULL)
+        return;
+    if (s->thread_started) {
+        pthread_mutex_lock(&s->mu);
+        s->stopping = 1;
+        pthread_cond_signal(&s->wake_writer);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->thread, NULL);
+    }
+    while (s->free_readers) {
+        conn *c = s->free_readers;
+        s->free_readers = c->next_free;
+        conn_close(c);
+    }
+    if (s->writer) {
+        /* Fold the WAL back into the main file so a closed database is one file. */
+        sqlite3_wal_checkpoint_v2(s->writer->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        conn_close(s->writer);
+    }
+    pthread_cond_destroy(&s->wake_writer);
+    pthread_cond_destroy(&s->wake_callers);
+    pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->pool_mu);
+    free(s->path);
+    free(s);
+}
+
+int sg_store_schema_version(sg_store *s)
+{
+    return s->schema_version;
+}
+
+sg_err sg_store_integrity_check(sg_store *s, char *msg, size_t n)
+{
+    conn *c;
+    sg_err err = reader_get(s, &c);
+    if (err)
+        return err;
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(c->db, "PRAGMA integrity_check", -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        err = sql_err(c->db, rc, msg, n, "integrity_check");
+    } else {
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            const char *r = (const char *)sqlite3_column_text(st, 0);
+            if (r == NULL || strcmp(r, "ok") != 0)
+                err = sg_errf(SG_CORRUPT, msg, n, "integrity_check: %s", r ? r : "?");
+        } else {
+            err = sql_err(c->db, sqlite3_errcode(c->db), msg, n, "integrity_check");
+        }
+        sqlite3_finalize(st);
+    }
+    reader_put(s, c);
+    return err;
+}
+
+/* ---- binding helpers --------------------------------------------------------------------- */
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void bind_pos_int(sqlite3_stmt *st, int i, int64_t v)
+{
+    if (v > 0)
+        sqlite3_bind_int64(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void bind_coord(sqlite3_stmt *st, int i, double v)
+{
+    if (isfinite(v))
+        sqlite3_bind_double(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? strdup((const char *)t) : NULL;
+}
+
+static void col_copy(sqlite3_stmt *st, int i, char *dst, size_t n)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    snprintf(dst, n, "%s", t ? (const char *)t : "");
+}
+
+/* ---- cases ------------------------------------------------------------------------------- */
+
+#define CASE_COLS                                                                                  \
+    "id, type, category, status, priority, title, description, lon, lat, area_id, org_id, "        \
+    "created_at, updated_at, due_at, closed_at, escalations, tracking_code, source, source_key, "  \
+    "version"
+
+static sg_err read_case(sqlite3_stmt *st, sg_case *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->id = sqlite3_column_int64(st, 0);
+    col_copy(st, 1, c->type, sizeof c->type);
+    col_copy(st, 2, c->category, sizeof c->category);
+    col_copy(st, 3, c->status, sizeof c->status);
+    c->priority = sqlite3_column_int(st, 4);
+    c->title = col_dup(st, 5);
+    c->description = col_dup(st, 6);
+    c->lon = sqlite3_column_type(st, 7) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 7);
+    c->lat = sqlite3_column_type(st, 8) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 8);
+    c->area_id = sqlite3_column_int64(st, 9);
+    c->org_id = sqlite3_column_int64(st, 10);
+    c->created_at = sqlite3_column_int64(st, 11);
+    c->updated_at = sqlite3_column_int64(st, 12);
+    c->due_at = sqlite3_column_int64(st, 13);
+    c->closed_at = sqlite3_column_int64(st, 14);
+    c->escalations = sqlite3_column_int(st, 15);
+    col_copy(st, 16, c->tracking_code, sizeof c->tracking_code);
+    c->source = col_dup(st, 17);
+    c->source_key = col_dup(st, 18);
+    c->version = sqlite3_column_int64(st, 19);
+    if ((sqlite3_column_type(st, 5) != SQLITE_NULL && c->title == NULL) ||
+        (sqlite3_column_type(st, 6) != SQLITE_NULL && c->description == NULL)) {
+        sg_case_fini(c);
+        return SG_NOMEM;
+    }
+    return SG_OK;
+}
+
+void sg_case_fini(sg_case *c)
+{
+    if (c == NULL)
+        return;
+    free(c->title);
+    free(c->description);
+    free(c->source);
+    free(c->source_key);
+    memset(c, 0, sizeof(*c));
+}
+
+void sg_event_fini(sg_event *e)
+{
+    if (e == NULL)
+        return;
+    free(e->actor);
+    free(e->role);
+    free(e->kind);
+    free(e->from_status);
+    free(e->to_status);
+    free(e->reason);
+    free(e->data);
+    memset(e, 0, sizeof(*e));
+}
+
+static const char SQL_CASE_INSERT[] =
+    "INSERT INTO cases (type, category, status, priority, title, description, lon, lat, "
+    "area_id, org_id, created_at, updated_at, due_at, tracking_code, source, source_key, "
+    "version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)";
+static const char SQL_EVENT_INSERT[] =
+    "INSERT INTO case_event (case_id, seq, at, actor, role, kind, from_status, to_status, "
+    "reason, data) VALUES (?,?,?,?,?,?,?,?,?,?)";
+
+static sg_err insert_event(conn *w, int64_t case_id, int64_t seq, int64_t at, const char *actor,
+                           const char *role, const char *kind, const char *from, const char *to,
+                           const char *reason, const char *data, char *msg, size_t n)
+{
+    sqlite3_stmt *st;
+    sg_err err = prep(w, SQL_EVENT_INSERT, &st);
+    if (err)
+        return err;
+    sqlite3_bind_int64(st, 1, case_id);
+    sqlite3_bind_int64(st, 2, seq);
+    sqlite3_bind_int64(st, 3, at);
+    bind_text(st, 4, actor);
+    bind_text(st, 5, role);
+    bind_text(st, 6, kind);
+    bind_text(st, 7, from);
+    bind_text(st, 8, to);
+    bind_text(st, 9, reason);
+    bind_text(st, 10, data);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return sql_err(w->db, rc, msg, n, "case event");
+    return SG_OK;
+}
+
+static sg_err job_case_insert(sg_store *s, sg_store_job *job)
+{
+    sg_case *c = job->arg;
+    sqlite3_stmt *st;
+    sg_err err = prep(s->writer, SQL_CASE_INSERT, &st);
+    if (err)
+        return err;
+    for (int attempt = 0;; attempt++) {
+        sqlite3_bind_text(st, 1, c->type, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, c->category, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, c->status, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 4, c->priority);
+        bind_text(st, 5, c->title);
+        bind_text(st, 6, c->description);
+        bind_coord(st, 7, c->lon);
+        bind_coord(st, 8, c->lat);
+        bind_pos_int(st, 9, c->area_id);
+        bind_pos_int(st, 10, c->org_id);
+        sqlite3_bind_int64(st, 11, c->created_at);
+        sqlite3_bind_int64(st, 12, c->created_at);
+        bind_pos_int(st, 13, c->due_at);
+        sqlite3_bind_text(st, 14, c->tracking_code, -1, SQLITE_STATIC);
+        bind_text(st, 15, c->source);
+        bind_text(st, 16, c->source_key);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc == SQLITE_DONE)
+            break;
+        const char *em = sqlite3_errmsg(s->writer->db);
+        if (rc == SQLITE_CONSTRAINT && strstr(em, "tracking_code") && attempt < 3) {
+            /* 50 random bits collide about once in 10^15 pairs; draw again. */
+            sg_case_tracking_code(c->tracking_code);
+            continue;
+        }
+        if (rc == SQLITE_CONSTRAINT && strstr(em, "source"))
+            return sg_errf(SG_CONFLICT, job->msg, sizeof job->msg,
+                           "already imported (source %s, key %s)", c->source ? c->source : "",
+                           c->source_key ? c->source_key : "");
+        if (rc == SQLITE_CONSTRAINT && strstr(em, "FOREIGN KEY"))
+            return sg_errf(SG_NOTFOUND, job->msg, sizeof job->msg,
+                           "unknown category, area or organisation");
+        return sql_err(s->writer->db, rc, job->msg, sizeof job->msg, "insert case");
+    }
+    c->id = sqlite3_last_insert_rowid(s->writer->db);
+    c->version = 1;
+    c->updated_at = c->created_at;
+    return insert_event(s->writer, c->id, 1, c->created_at, job->actor, job->role, "created", NULL,
+                        c->status, NULL, NULL, job->msg, sizeof job->msg);
+}
+
+sg_err sg_store_case_insert_submit(sg_store *s, sg_case *c, const char *actor, const char *role,
+                                   sg_store_job *job)
+{
+    return submit_as(s, JOB_CASE_INSERT, c, actor, role, job);
+}
+
+static const char SQL_CASE_VERSION[] = "SELECT status, version FROM cases WHERE id = ?";
+static const char SQL_CASE_UPDATE[] =
+    "UPDATE cases SET version = version + 1, updated_at = ?1,"
+    " status = COALESCE(?2, status),"
+    " closed_at = CASE WHEN ?3 THEN ?1 ELSE closed_at END,"
+    " due_at = CASE WHEN ?4 > 0 THEN ?4 WHEN ?4 < 0 THEN NULL ELSE due_at END,"
+    " escalations = escalations + ?5"
+    " WHERE id = ?6 AND version = ?7";
+
+static sg_err job_case_change(sg_store *s, sg_store_job *job)
+{
+    const sg_case_change *ch = job->arg;
+    conn *w = s->writer;
+    sqlite3_stmt *st;
+    sg_err err = prep(w, SQL_CASE_VERSION, &st);
+    if (err)
+        return err;
+    sqlite3_bind_int64(st, 1, ch->case_id);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        if (rc == SQLITE_DONE)
+            return sg_errf(SG_NOTFOUND, job->msg, sizeof job->msg, "no case %lld",
+                           (long long)ch->case_id);
+        return sql_err(w->db, rc, job->msg, sizeof job->msg, "read case");
+    }
+    char from[24];
+    col_copy(st, 0, from, sizeof from);
+    int64_t version = sqlite3_column_int64(st, 1);
+    sqlite3_reset(st);
+    if (version != ch->expected_version)
+        return sg_errf(SG_CONFLICT, job->msg, sizeof job->msg,
+                       "case %lld is at version %lld, not %lld: it changed meanwhile; reload it",
+                       (long long)ch->case_id, (long long)version, (long long)ch->expected_version);
+    err = prep(w, SQL_CASE_UPDATE, &st);
+    if (err)
+        return err;
+    sqlite3_bind_int64(st, 1, ch->at);
+    bind_text(st, 2, ch->to_status);
+    sqlite3_bind_int(st, 3, ch->set_closed);
+    sqlite3_bind_int64(st, 4, ch->set_due_at);
+    sqlite3_bind_int(st, 5, ch->add_escalation ? 1 : 0);
+    sqlite3_bind_int64(st, 6, ch->case_id);
+    sqlite3_bind_int64(st, 7, ch->expected_version);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return sql_err(w->db, rc, job->msg, sizeof job->msg, "update case");
+    return insert_event(w, ch->case_id, version + 1, ch->at, ch->actor, ch->role, ch->kind,
+                        ch->to_status ? from : NULL, ch->to_status, ch->reason, ch->data, job->msg,
+                        sizeof job->msg);
+}
+
+sg_err sg_store_case_change(sg_store *s, const sg_case_change *ch, int64_t *new_version, char *msg,
+                            size_t n)
+{
+    sg_err err = submit_wait(s, JOB_CASE_CHANGE, (void *)ch, msg, n);
+    if (!err && new_version)
+        *new_version = ch->expected_version + 1;
+    return err;
+}
+
+static const char SQL_CASE_GET[] = "SELECT " CASE_COLS " FROM cases WHERE id = ?";
+static const char SQL_CASE_GET_CODE[] = "SELECT " CASE_COLS " FROM cases WHERE tracking_code = ?";
+
+static sg_err case_get(sg_store *s, const char *sql, int64_t id, const char *code, sg_case *out)
+{
+    conn *c;
+    sg_err err = reader_get(s, &c);
+    if (err)
+        return err;
+    sqlite3_stmt *st;
+    err = prep(c, sql, &st);
+    if (!err) {
+        if (code)
+            sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_int64(st, 1, id);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            err = read_case(st, out);
+        else if (rc == SQLITE_DONE)
+            err = SG_NOTFOUND;
+        else
+            err = sql_err(c->db, rc, NULL, 0, "read case");
+        sqlite3_reset(st);
+    }
+    reader_put(s, c);
+    return err;
+}
+
+sg_err sg_store_case_get(sg_store *s, int64_t id, sg_case *out)
+{
+    return case_get(s, SQL_CASE_GET, id, NULL, out);
+}
+
+sg_err sg_store_case_get_by_code(sg_store *s, const char *code, sg_case *out)
+{
+    if (code == NULL)
+        return SG_INVAL;
+    return case_get(s, SQL_CASE_GET_CODE, 0, code, out);
+}
+
+void sg_case_list_fini(sg_case_list *l)
+{
+    if (l == NULL)
+        return;
+    for (size_t i = 0; i < l->n_items; i++)
+        sg_case_fini(&l->items[i]);
+    free(l->items);
+    memset(l, 0, sizeof(*l));
+}
+
+/* Appends " AND <cond>" to the WHERE clause being built in buf. */
+static void where_add(char *buf, size_t n, const char *cond)
+{
+    size_t len = strlen(buf);
+    snprintf(buf + len, n - len, " AND %s", cond);
+}
+
+sg_err sg_store_case_list(sg_store *s, const sg_case_filter *f, sg_case_list *out)
+{
+    int limit = f->limit <= 0 ? 50 : f->limit > 1000 ? 1000 : f->limit;
+    char sql[1024] = "SELECT " CASE_COLS " FROM cases WHERE 1";
+    if (f->type)
+        where_add(sql, sizeof sql, "type = :type");
+    if (f->status && strcmp(f->status, "open") == 0)
+        where_add(sql, sizeof sql, "closed_at IS NULL");
+    else if (f->status)
+        where_add(sql, sizeof sql, "status = :status");
+    if (f->category)
+        where_add(sql, sizeof sql, "category = :category");
+    if (f->area_id)
+        where_add(sql, sizeof sql, "area_id = :area");
+    if (f->org_id)
+        where_add(sql, sizeof sql, "org_id = :org");
+    if (f->from)
+        where_add(sql, sizeof sql, "created_at >= :from");
+    if (f->to)
+        where_add(sql, sizeof sql, "created_at < :to");
+    if (f->has_bbox)
+        where_add(sql, sizeof sql,
+                  "lon BETWEEN :minlon AND :maxlon AND lat BETWEEN :minlat AND :maxlat");
+    if (f->overdue_at)
+        where_add(sql, sizeof sql, "closed_at IS NULL AND due_at < :overdue");
+    if (f->before_id)
+        where_add(sql, sizeof sql, "id < :before");
+    size_t len = strlen(sql);
+    snprintf(sql + len, sizeof sql - len, " ORDER BY id DESC LIMIT %d", limit + 1);
+
+    conn *c;
+    sg_err err = reader_get(s, &c);
+    if (err)
+        return err;
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        err = sql_err(c->db, rc, NULL, 0, "list cases");
+        reader_put(s, c);
+        return err;
+    }
+#define BIND_TEXT(name, v)                                                                         \
+    if (v)                                                                                         \
+    bind_text(st, sqlite3_bind_parameter_index(st, name), v)
+#define BIND_I64(name, v)                                                                          \
+    if (v)                                                                                         \
+    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, name), v)
+    BIND_TEXT(":type", f->type);
+    if (f->status && strcmp(f->status, "open") != 0)
+        bind_text(st, sqlite3_bind_parameter_index(st, ":status"), f->status);
+    BIND_TEXT(":category", f->category);
+    BIND_I64(":area", f->area_id);
+    BIND_I64(":org", f->org_id);
+    BIND_I64(":from", f->from);
+    BIND_I64(":to", f->to);
+    BIND_I64(":overdue", (int64_t)f->overdue_at);
+    BIND_I64(":before", f->before_id);
+#undef BIND_TEXT
+#undef BIND_I64
+    if (f->has_bbox) {
+        sqlite3_bind_double(st, sqlite3_bind_parameter_index(st, ":minlon"), f->min_lon);
+        sqlite3_bind_double(st, sqlite3_bind_parameter_index(st, ":maxlon"), f->max_lon);
+        sqlite3_bind_double(st, sqlite3_bind_parameter_index(st, ":minlat"), f->min_lat);
+        sqlite3_bind_double(st, sqlite3_bind_parameter_index(st, ":maxlat"), f->max_lat);
+    }
+    sg_case_list l = {0};
+    l.items = calloc((size_t)limit, sizeof(sg_case));
+    if (l.items == NULL)
+        err = SG_NOMEM;
+    while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (l.n_items == (size_t)limit) {
+            l.next_cursor = l.items[l.n_items - 1].id;
+            break;
+        }
+        err = read_case(st, &l.items[l.n_items]);
+        if (!err)
+            l.n_items++;
+    }
+    if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        err = sql_err(c->db, rc, NULL, 0, "list cases");
+    sqlite3_finalize(st);
+    reader_put(s, c);
+    if (err) {
+        sg_case_list_fini(&l);
+        return err;
+    }
+    *out = l;
+    return SG_OK;
+}
+
+static const char SQL_EVENTS[] =
+    "SELECT id, case_id, seq, at, actor, role, kind, from_status, to_status, reason, data "
+    "FROM case_event WHERE case_id = ? ORDER BY seq";
+static const char SQL_CASE_EXISTS[] = "SELECT 1 FROM cases WHERE id = ?";
+
+void sg_event_list_free(sg_event *events, size_t n)
+{
+    for (size_t i = 0; events && i < n; i++)
+        sg_event_fini(&events[i]);
+    free(events);
+}
+
+sg_err sg_store_case_events(sg_store *s, int64_t id, sg_event **out, size_t *n_out)
+{
+    conn *c;
+    sg_err err = reader_get(s, &c);
+    if (err)
+        return err;
+    sqlite3_stmt *st;
+    sg_event *ev = NULL;
+    size_t n = 0, cap = 0;
+    /* One read transaction so the existence check and the events agree. */
+    exec(c, "BEGIN", NULL, 0);
+    err = prep(c, SQL_CASE_EXISTS, &st);
+    if (!err) {
+        sqlite3_bind_int64(st, 1, id);
+        if (sqlite3_step(st) != SQLITE_ROW)
+            err = SG_NOTFOUND;
+        sqlite3_reset(st);
+    }
+    if (!err)
+        err = prep(c, SQL_EVENTS, &st);
+    if (!err) {
+        sqlite3_bind_int64(st, 1, id);
+        int rc;
+        while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            if (n == cap) {
+                size_t ncap = cap ? cap * 2 : 16;
+                sg_event *grown = realloc(ev, ncap * sizeof(*ev));
+                if (grown == NULL) {
+                    err = SG_NOMEM;
+                    break;
+                }
+                ev = grown;
+                cap = ncap;
+            }
+            sg_event *e = &ev[n++];
+            e->id = sqlite3_column_int64(st, 0);
+            e->case_id = sqlite3_column_int64(st, 1);
+            e->seq = sqlite3_column_int64(st, 2);
+            e->at = sqlite3_column_int64(st, 3);
+            e->actor = col_dup(st, 4);
+            e->role = col_dup(st, 5);
+            e->kind = col_dup(st, 6);
+            e->from_status = col_dup(st, 7);
+            e->to_status = col_dup(st, 8);
+            e->reason = col_dup(st, 9);
+            e->data = col_dup(st, 10);
+        }
+        sqlite3_reset(st);
+    }
+    exec(c, "COMMIT", NULL, 0);
+    reader_put(s, c);
+    if (err) {
+        sg_event_list_free(ev, n);
+        return err;
+    }
+    *out = ev;
+    *n_out = n;
+    return SG_OK;
+}
+
+static const char SQL_OVERDUE[] = "SELECT " CASE_COLS " FROM cases WHERE closed_at IS NULL"
+                                  " AND due_at > 0 AND due_at < ? ORDER BY due_at";
+
+sg_err sg_store_case_overdue(sg_store *s, int64_t now, sg_case_visit_fn fn, void *ctx)
+{
+    conn *c;
+    sg_err err = reader_get(s, &c);
+    if (err)
+        return err;
+    sqlite3_stmt *st;
+    err = prep(c, SQL_OVERDUE, &st);
+    if (!err) {
+        sqlite3_bind_int64(st, 1, now);
+        int rc;
+        while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            sg_case cs;
+            err = read_case(st, &cs);
+            if (err)
+                break;
+            int stop = fn(ctx, &cs);
+            sg_case_fini(&cs);
+            if (stop)
+                break;
+        }
+        sqlite3_reset(st);
+    }
+    reader_put(s, c);
+    return err;
+}
+
+/* ---- categories -------------------------------------------------------------------------- */
+
+static const char SQL_CATEGORY_PUT[] =
+    "INSERT INTO category (code, type, name, deadline_p1, deadline_p2, deadline_p3, "
+    "deadline_p4, sensitive) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(code) DO UPDATE SET "
+    "type = excluded.type, name = excluded.name, deadline_p1 = excluded.deadline_p1, "
+    "deadline_p2 = excluded.deadline_p2, deadline_p3 = excluded.deadline_p3, "
+    "deadline_p4 = excluded.deadline_p4, sensitive = excluded.sensitive";
+
+static sg_err job_category_put(sg_store *s, sg_store_job *job)
+{
+    const sg_category *c = job->arg;
+    sqlite3_stmt *st;
+    sg_err err = prep(s->writer, SQL_CATEGORY_PUT, &st);
+    if (err)
+        return err;
+    sqlite3_bind_text(st, 1, c->code, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, c->type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, c->name, -1, SQLITE_STATIC);
+    for (int i = 0; i < 4; i++)
+        sqlite3_bind_int64(st, 4 + i, c->deadline[i]);
+    sqlite3_bind_int(st, 8, c->sensitive ? 1 : 0);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return sql_err(s->writer->db, rc, job->msg, sizeof job->msg, "category");
+    return SG_OK;
+}
+
+sg_err sg_store_category_put(sg_store *s, const sg_category *c, char *msg, size_t n)
+{
+    return submit_wait(s, JOB_CATEGORY_PUT, (void *)c, msg, n);
+}
+
+#define CATEGORY_COLS                                                                              \
+    "code, type, name, deadline_p1, deadline_p2, deadline_p3, deadline_p4, sensitive"
+static const char SQL_CATEGORY_GET[] = "SELECT " CATEGORY_COLS " FROM category WHERE code = ?";
+static const char SQL_CATEGORY_LIST[] = "SELECT " CATEGORY_COLS " FROM category ORDER BY code";
+
+static void read_category(sqlite3_stmt *st, sg_category *c)
+{
+    memset(c, 0, sizeof(*c));
+    col_copy(st, 0, c->code, sizeof c->code);
+    col_copy(st, 1, c->type, sizeof c->type);
+    col_copy(st, 2, c->name, sizeof c->name);
+    for (int i = 0; i < 4; i++)
+        c->deadline[i] = sqlite3_column_int64(st, 3 + i);
+    c->sensitive = sqlite3_column_int(st, 7);
+}
+
+sg_err sg_store_category_get(sg_store *s, const char *code, sg_category *out)
+{
+    conn *c;
+    sg_err err = reader_get(s, &c);
+    if (err)
+        return err;
+    sqlite3_stmt *st;
+    err = prep(c, SQL_CATEGORY_GET, &st);
+    if (!err) {
+        sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            read_category(st, out);
+        else
+            err = rc == SQLITE_DONE ? SG_NOTFOUND : sql_err(c->db, rc, NULL, 0, "category");
+        sqlite3_reset(st);
+    }
+    reader_put(s, c);
+    return err;
+}
+
+sg_err sg_store_category_list(sg_store *s, sg_category **out, size_t *n_out)
+{
+    conn *c;
+    sg_err err = reader_get(s, &c);
+    if (err)
+        return err;
+    sqlite3_stmt *st;
+    sg_category *v = NULL;
+    size_t n = 0, cap = 0;
+    err = prep(c, SQL_CATEGORY_LIST, &st);
+    while (!err && sqlite3_step(st) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 32;
+            sg_category *g = realloc(v, ncap * sizeof(*v));
+            if (g == NULL) {
+                err = SG_NOMEM;
+                break;
+            }
+            v = g;
+            cap = ncap;
+        }
+        read_category(st, &v[n++]);
+    }
+    if (st)
+        sqlite3_reset(st);
+    reader_put(s, c);
+    if (err) {
+        free(v);
+        return err;
+    }
+    *out = v;
+    *n_out = n;
+    return SG_OK;
+}
+
+/* ---- aggregates -------------------------------------------------------------------------- */
+
+static const char SQL_COUNT_CAT_MONTH[] =
+    "SELECT category, strftime('%Y-%m', created_at, 'unixepoch'), count(*) FROM cases "
+    "WHERE ?1 IS NULL OR type = ?1 GROUP BY 1, 2 ORDER BY 1, 2";
+
+sg_err sg_store_count_by_category_month(sg_store *s, const char *type, sg_count_row **out,
+                                        size_t *n_out)
+{
+    conn *c;
+    sg_err err = reader_get(s, &c);
+    if (err)
+        return err;
+    sqlite3_stmt *st;
+    sg_count_row *v = NULL;
+    size_t n = 0, cap = 0;
+    err = prep(c, SQL_COUNT_CAT_MONTH, &st);
+    if (!err) {
+        bind_text(st, 1, type);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            if (n == cap) {
+                size_t ncap = cap ? cap * 2 : 64;
+                sg_count_row *g = realloc(v, ncap * sizeof(*v));
+                if (g == NULL) {
+                    err = SG_NOMEM;
+                    break;
+                }
+                v = g;
+                cap = ncap;
+            }
+            col_copy(st, 0, v[n].category, sizeof v[n].category);
+            col_copy(st, 1, v[n].month, sizeof v[n].month);
+            v[n].count = sqlite3_column_int64(st, 2);
+            n++;
+        }
+        sqlite3_reset(st);
+    }
+    reader_put(s, c);
+    if (err) {
+        free(v);
+        return err;
+    }
+    *out = v;
+    *n_out = n;
+    return SG_OK;
+}
+
+/* ---- dispatch ---------------------------------------------------------------------------- */
+
+static sg_err run_job(sg_store *s, sg_store_job *job)
+{
+    switch (job->kind) {
+    case JOB_CASE_INSERT:
+        return job_case_insert(s, job);
+    case JOB_CASE_CHANGE:
+        return job_case_change(s, job);
+    case JOB_CATEGORY_PUT:
+        return job_category_put(s, job);
+    default:
+        return sg_errf(SG_INVAL, job->msg, sizeof job->msg, "unknown job kind %d", job->kind);
+    }
+}
