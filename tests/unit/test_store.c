@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Tests of the store: migrations from an empty and from an older database, refusal of a
+ * newer or foreign file, group commit under many writers, crash safety under SIGKILL, and
+ * the list filters with cursor paging.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "testutil.h"
+
+typedef struct fixture {
+    char dir[256];
+    char path[300];
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    tu_tmpdir(f->dir, sizeof f->dir);
+    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    tu_rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static int64_t create(sg_store *s, const char *category, int64_t at, double lon, double lat)
+{
+    sg_actor cw = {"tester", SG_ROLE_CASEWORKER};
+    sg_case_new in = {
+        .type = "request", .category = category, .lon = lon, .lat = lat, .created_at = at};
+    sg_case c;
+    char msg[200];
+    if (sg_case_create(s, &cw, &in, &c, msg, sizeof msg) != SG_OK)
+        fail_msg("create: %s", msg);
+    int64_t id = c.id;
+    sg_case_fini(&c);
+    return id;
+}
+
+static void test_migrate_empty(void **state)
+{
+    fixture *f = *state;
+    sg_store *s;
+    char msg[200];
+    assert_int_equal(sg_store_open(f->path, &s, msg, sizeof msg), SG_OK);
+    assert_int_equal(sg_store_schema_version(s), sg_store_latest_version());
+    assert_true(sg_store_latest_version() >= 2);
+    tu_add_categories(s);
+    create(s, "request-general", 0, NAN, NAN);
+    assert_int_equal(sg_store_integrity_check(s, msg, sizeof msg), SG_OK);
+    sg_store_close(s);
+    /* The WAL was folded back and the schema is what the sqlite3 shell sees too. */
+    char cmd[512], out[4096];
+    snprintf(cmd, sizeof cmd,
+             "sqlite3 '%s' 'PRAGMA user_version; PRAGMA journal_mode; "
+             "SELECT group_concat(name, \" \") FROM (SELECT name FROM sqlite_master WHERE "
+             "type = \"table\" ORDER BY name)'",
+             f->path);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    char want[256];
+    snprintf(want, sizeof want,
+             "%d\nwal\narea case_event cases category organisation "
+             "routing_rule\n",
+             sg_store_latest_version());
+    assert_string_equal(out, want);
+}
+
+static void test_migrate_from_older(void **state)
+{
+    fixture *f = *state;
+    sg_store *s;
+    char msg[200];
+    sg_store_opts o = {.max_version = 1};
+    assert_int_equal(sg_store_open_opts(f->path, &o, &s, msg, sizeof msg), SG_OK);
+    assert_int_equal(sg_store_schema_version(s), 1);
+    sg_store_close(s);
+    /* Rows as a safegrid of schema version 1 wrote them; version 1 has no area column. */
+    char cmd[1024], out[1024];
+    snprintf(cmd, sizeof cmd,
+             "sqlite3 '%s' \"INSERT INTO category VALUES ('pothole', 'request', 'Pothole', "
+             "86400, 86400, 86400, 86400, 0); INSERT INTO cases (id, type, category, status, "
+             "priority, lon, lat, created_at, updated_at, due_at, tracking_code, version) "
+             "VALUES (7, 'request', 'pothole', 'submitted', 3, -43.938, -19.919, 1000000000, "
+             "1000000000, 1000086400, 'ABCDE-12345', 1); INSERT INTO case_event (case_id, seq, "
+             "at, actor, role, kind, to_status) VALUES (7, 1, 1000000000, 'old', 'caseworker', "
+             "'created', 'submitted')\"",
+             f->path);
+    assert_int_equal(tu_run(cmd, NULL, 0), 0);
+    int64_t id = 7;
+    snprintf(cmd, sizeof cmd, "sqlite3 '%s' 'SELECT area_id FROM cases' 2>&1", f->path);
+    assert_int_not_equal(tu_run(cmd, out, sizeof out), 0);
+    /* Opening with this build migrates it, keeping the case and its timeline. */
+    assert_int_equal(sg_store_open(f->path, &s, msg, sizeof msg), SG_OK);
+    assert_int_equal(sg_store_schema_version(s), sg_store_latest_version());
+    sg_case c;
+    assert_int_equal(sg_store_case_get(s, id, &c), SG_OK);
+    assert_int_equal(c.created_at, 1000000000);
+    assert_true(fabs(c.lon + 43.938) < 1e-12);
+    assert_int_equal(c.area_id, 0);
+    assert_string_equal(c.tracking_code, "ABCDE-12345");
+    sg_case_fini(&c);
+    sg_event *ev;
+    size_t n;
+    assert_int_equal(sg_store_case_events(s, id, &ev, &n), SG_OK);
+    assert_int_equal(n, 1);
+    sg_event_list_free(ev, n);
+    /* And new writes work on the migrated schema. */
+    int64_t id2 = create(s, "pothole", 0, NAN, NAN);
+    assert_int_equal(id2, 8);
+    sg_store_close(s);
+    snprintf(cmd, sizeof cmd, "sqlite3 '%s' 'SELECT count(area_id) FROM cases' 2>&1", f->path);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    assert_string_equal(out, "0\n");
+}
+
+static void test_refuse_newer_and_foreign(void **state)
+{
+    fixture *f = *state;
+    char cmd[512], msg[200];
+    sg_store *s;
+    snprintf(cmd, sizeof cmd, "sqlite3 '%s' 'PRAGMA user_version = 99'", f->path);
+    assert_int_equal(tu_run(cmd, NULL, 0), 0);
+    assert_int_equal(sg_store_open(f->path, &s, msg, sizeof msg), SG_UNSUPPORTED);
+    assert_non_null(strstr(msg, "newer"));
+    FILE *fp = fopen(f->path, "w");
+    fputs("this is not a database, just text that someone named t.db\n", fp);
+    for (int i = 0; i < 100; i++)
+        fputs("padding padding padding padding padding padding padding\n", fp);
+    fclose(fp);
+    char wal[320];
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    unlink(wal);
+    assert_int_equal(sg_store_open(f->path, &s, msg, sizeof msg), SG_CORRUPT);
+    assert_non_null(strstr(msg, f->path));
+    assert_int_equal(sg_store_open("", &s, msg, sizeof msg), SG_INVAL);
+    assert_int_equal(sg_store_open("/nonexistent-dir/x/y.db", &s, msg, sizeof msg), SG_IO);
+}
+
+typedef struct writer_arg {
+    sg_store *s;
+    int n;
+    int64_t *ids;
+} writer_arg;
+
+static void *writer(void *p)
+{
+    writer_arg *a = p;
+    for (int i = 0; i < a->n; i++)
+        a->ids[i] = create(a->s, "request-general", 0, NAN, NAN);
+    return NULL;
+}
+
+static void test_group_commit_many_writers(void **state)
+{
+    fixture *f = *state;
+    sg_store *s;
+    char msg[200];
+    assert_int_equal(sg_store_open(f->path, &s, msg, sizeof msg), SG_OK);
+    tu_add_categories(s);
+    enum { THREADS = 8, EACH = 150 };
+    pthread_t t[THREADS];
+    writer_arg a[THREADS];
+    static int64_t ids[THREADS][EACH];
+    for (int i = 0; i < THREADS; i++) {
+        a[i] = (writer_arg){s, EACH, ids[i]};
+        pthread_create(&t[i], NULL, writer, &a[i]);
+    }
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    /* Every acknowledged id is distinct and readable. */
+    int64_t max = 0;
+    for (int i = 0; i < THREADS; i++)
+        for (int k = 0; k < EACH; k++) {
+            sg_case c;
+            assert_int_equal(sg_store_case_get(s, ids[i][k], &c), SG_OK);
+            sg_case_fini(&c);
+            if (ids[i][k] > max)
+                max = ids[i][k];
+        }
+    assert_int_equal(max, THREADS * EACH);
+    sg_store_close(s);
+}
+
+/* The child creates cases from 4 threads and writes each acknowledged id to the pipe. */
+typedef struct acker {
+    sg_store *s;
+    int fd;
+} acker;
+
+static void *ack_loop(void *p)
+{
+    acker *a = p;
+    for (;;) {
+        int64_t id = create(a->s, "request-general", 0, -43.9, -19.9);
+        if (write(a->fd, &id, sizeof id) != sizeof id)
+            _exit(3);
+    }
+    return NULL;
+}
+
+static void test_crash_safety(void **state)
+{
+    fixture *f = *state;
+    char msg[200];
+    sg_store *s;
+    assert_int_equal(sg_store_open(f->path, &s, msg, sizeof msg), SG_OK);
+    tu_add_categories(s);
+    sg_store_close(s);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        sg_store *cs;
+        if (sg_store_open(f->path, &cs, msg, sizeof msg) != SG_OK)
+            _exit(2);
+        pthread_t t[4];
+        acker a = {cs, fds[1]};
+        for (int i = 0; i < 4; i++)
+            pthread_create(&t[i], NULL, ack_loop, &a);
+        pthread_join(t[0], NULL);
+        _exit(0);
+    }
+    close(fds[1]);
+    enum { KILL_AFTER = 1500 };
+    static int64_t acked[KILL_AFTER];
+    size_t n_acked = 0;
+    while (n_acked < KILL_AFTER) {
+        ssize_t got = read(fds[0], &acked[n_acked], sizeof acked[0]);
+        if (got != sizeof acked[0])
+            fail_msg("child stopped early");
+        n_acked++;
+    }
+    /* Killed in the middle of a stream of writes: some are in flight, uncommitted. */
+    kill(pid, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(WIFSIGNALED(status));
+    close(fds[0]);
+
+    assert_int_equal(sg_store_open(f->path, &s, msg, sizeof msg), SG_OK);
+    assert_int_equal(sg_store_integrity_check(s, msg, sizeof msg), SG_OK);
+    for (size_t i = 0; i < n_acked; i++) {
+        sg_case c;
+        if (sg_store_case_get(s, acked[i], &c) != SG_OK)
+            fail_msg("acknowledged case %lld was lost", (long long)acked[i]);
+        assert_string_equal(c.status, "submitted");
+        sg_case_fini(&c);
+        sg_event *ev;
+        size_t n;
+        assert_int_equal(sg_store_case_events(s, acked[i], &ev, &n), SG_OK);
+        assert_int_equal(n, 1);
+        sg_event_list_free(ev, n);
+    }
+    /* The store keeps working after recovery. */
+    create(s, "request-general", 0, NAN, NAN);
+    sg_store_close(s);
+}
+
+static void test_list_filters_and_paging(void **state)
+{
+    fixture *f = *state;
+    sg_store *s;
+    char msg[200];
+    assert_int_equal(sg_store_open(f->path, &s, msg, sizeof msg), SG_OK);
+    tu_add_categories(s);
+    sg_category pot = {.code = "pothole",
+                       .type = "request",
+                       .name = "Pothole",
+                       .deadline = {86400, 86400, 86400, 86400}};
+    assert_int_equal(sg_store_category_put(s, &pot, msg, sizeof msg), SG_OK);
+    /* 120 cases: even ones potholes in January 2001 at the BH centre, odd ones general in
+     * February 2001 at the Porto Alegre centre. */
+    int64_t jan = 978307200; /* 2001-01-01T00:00:00Z */
+    int64_t feb = 980985600; /* 2001-02-01T00:00:00Z */
+    for (int i = 0; i < 120; i++) {
+        if (i % 2 == 0)
+            create(s, "pothole", jan + i * 3600, -43.938, -19.919);
+        else
+            create(s, "request-general", feb + i * 3600, -51.23, -30.03);
+    }
+    sg_case_filter fl = {.limit = 50};
+    sg_case_list l;
+    size_t total = 0;
+    int pages = 0;
+    int64_t last = INT64_MAX;
+    do {
+        assert_int_equal(sg_store_case_list(s, &fl, &l), SG_OK);
+        for (size_t i = 0; i < l.n_items; i++) {
+            assert_true(l.items[i].id < last); /* newest first, no repeats */
+            last = l.items[i].id;
+        }
+        total += l.n_items;
+        pages++;
+        fl.before_id = l.next_cursor;
+        sg_case_list_fini(&l);
+    } while (fl.before_id != 0);
+    assert_int_equal(total, 120);
+    assert_int_equal(pages, 3);
+
+    sg_case_filter byc = {.category = "pothole", .limit = 1000};
+    assert_int_equal(sg_store_case_list(s, &byc, &l), SG_OK);
+    assert_int_equal(l.n_items, 60);
+    sg_case_list_fini(&l);
+    sg_case_filter bbox = {.has_bbox = 1,
+                           .min_lon = -44.1,
+                           .max_lon = -43.8,
+                           .min_lat = -20.1,
+                           .max_lat = -19.7,
+                           .limit = 1000};
+    assert_int_equal(sg_store_case_list(s, &bbox, &l), SG_OK);
+    assert_int_equal(l.n_items, 60);
+    for (size_t i = 0; i < l.n_items; i++)
+        assert_string_equal(l.items[i].category, "pothole");
+    sg_case_list_fini(&l);
+    sg_case_filter range = {.from = feb, .to = feb + 24 * 3600, .limit = 1000};
+    assert_int_equal(sg_store_case_list(s, &range, &l), SG_OK);
+    /* odd i with feb + i*3600 < feb + 86400: i in 1,3,...,23 -> 12 cases */
+    assert_int_equal(l.n_items, 12);
+    sg_case_list_fini(&l);
+    sg_case_filter open = {.status = "open", .type = "request", .limit = 1000};
+    assert_int_equal(sg_store_case_list(s, &open, &l), SG_OK);
+    assert_int_equal(l.n_items, 120);
+    sg_case_list_fini(&l);
+    sg_case_filter none = {.status = "closed", .limit = 1000};
+    assert_int_equal(sg_store_case_list(s, &none, &l), SG_OK);
+    assert_int_equal(l.n_items, 0);
+    sg_case_list_fini(&l);
+
+    sg_count_row *rows;
+    size_t n;
+    assert_int_equal(sg_store_count_by_category_month(s, "request", &rows, &n), SG_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(rows[0].category, "pothole");
+    assert_string_equal(rows[0].month, "2001-01");
+    assert_int_equal(rows[0].count, 60);
+    assert_string_equal(rows[1].category, "request-general");
+    assert_string_equal(rows[1].month, "2001-02");
+    assert_int_equal(rows[1].count, 60);
+    free(rows);
+    sg_store_close(s);
+}
+
+static void test_readonly(void **state)
+{
+    fixture *f = *state;
+    sg_store *s;
+    char msg[200];
+    assert_int_equal(sg_store_open(f->path, &s, msg, sizeof msg), SG_OK);
+    tu_add_categories(s);
+    sg_store_close(s);
+    sg_store_opts ro = {.readonly = 1};
+    assert_int_equal(sg_store_open_opts(f->path, &ro, &s, msg, sizeof msg), SG_OK);
+    sg_category c;
+    assert_int_equal(sg_store_category_get(s, "request-general", &c), SG_OK);
+    assert_int_equal(sg_store_category_put(s, &c, msg, sizeof msg), SG_FORBIDDEN);
+    sg_store_close(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_migrate_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_older, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refuse_newer_and_foreign, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit_many_writers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_safety, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_filters_and_paging, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
