@@ -1,0 +1,869 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * The space-time permutation scan statistic (Kulldorff, Heffernan, Hartman, Assuncao and
+ * Mostashari 2005), defined as SaTScan defines it, so that analysts get SaTScan's clusters
+ * from safegrid. Cylinders are centred on every location; the circle grows over the nearest
+ * locations (sorted by the float squared distance SaTScan uses, locations at identical
+ * coordinates kept together) while it holds at most max_share of all cases and lies within
+ * max_radius; the height is every time window of allowed length (ending on the last day for
+ * prospective analyses). Expected cases are C_A * C_W / C; the statistic is the Poisson
+ * log-likelihood ratio of cylinders with more cases than expected.
+ *
+ * Why it is fast: (1) for one circle only windows that start and end on a day with cases in
+ * the circle can be best (widening a window over a day without cases only adds expected
+ * cases), so sparse circles cost little; (2) in Monte Carlo replications only the maximum
+ * matters, and the bound LLR <= O ln(O/mu) - (C-O)(O-mu)/(C-mu) (from ln x <= x-1), computed
+ * from integer log tables, skips the exact logarithms for nearly every window; (3) the
+ * replications run on all cores, each with its own random stream seeded by (seed, r).
+ */
+#include "safegrid/stats.h"
+
+#include <float.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stats_int.h"
+
+#define SCAN_EARTH_RADIUS_KM 6367.0
+
+void sg_scan_latlon_to_xyz(double lat, double lon, double out[3])
+{
+    /* SaTScan passes the coordinates as float; doing the same keeps ties and radii equal. */
+    float flat = (float)lat, flon = (float)lon;
+    float radius = (float)SCAN_EARTH_RADIUS_KM;
+    double pi = 3.14159265358979323846;
+    out[0] = (double)radius * cos(flon * pi / 180.0) * cos(flat * pi / 180.0);
+    out[1] = (double)radius * sin(flon * pi / 180.0) * cos(flat * pi / 180.0);
+    out[2] = (double)radius * sin(flat * pi / 180.0);
+}
+
+void sg_scan_opts_init(sg_scan_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->max_share = 0.5;
+    o->min_window = 1;
+    o->min_cases = 2;
+    o->n_reps = 999;
+    o->seed = 12345678;
+}
+
+typedef struct scan_best {
+    double llr;
+    size_t k; /* number of locations */
+    unsigned s, e;
+    uint64_t obs;
+    double mu;
+} scan_best;
+
+typedef struct scan_ctx {
+    const sg_scan_input *in;
+    const sg_scan_opts *o;
+    size_t n, T;
+    unsigned minw, maxw;
+    uint64_t C;
+    uint64_t *loc_total; /* n */
+    uint64_t *day_total; /* T */
+    uint64_t *PD;        /* T + 1 prefix of day totals */
+    size_t *nbr_start;   /* n + 1 */
+    size_t *nbr;         /* sorted neighbours, first K_i per centre */
+    float *nbr_d2;       /* their float squared distances */
+    unsigned char *eval; /* 1 if the circle ending at this neighbour is evaluated */
+    double *lnI;         /* ln(i) for i = 0..C (lnI[0] unused) */
+    double *olno;        /* i ln i */
+    double lnC;
+    /* Monte Carlo */
+    uint32_t *case_loc, *case_time; /* C entries */
+    double *sim;
+    unsigned next_rep, done_reps;
+    pthread_mutex_t lock;
+    int failed;
+} scan_ctx;
+
+/* Cases of one data set (observed or simulated) as sparse rows: location z has cases on days
+ * day[row[z]..row[z+1]-1] (increasing), cnt[...] cases each. */
+typedef struct scan_rows {
+    size_t *row;   /* n + 1 */
+    uint32_t *day; /* at most C */
+    uint32_t *cnt;
+} scan_rows;
+
+typedef struct scan_work {
+    scan_rows rows;
+    uint64_t *cum;   /* T: cases of the current circle per day */
+    unsigned *days;  /* T: sorted days with cases in the circle */
+    uint32_t *times; /* C: permuted case times */
+    double *thr;     /* C + 1: C * mu*(O) for the best LLR so far (see sim_threshold) */
+    unsigned *ver;   /* C + 1: version of thr[O]; 0 = never computed */
+    unsigned cur_ver;
+    double thr_best; /* the LLR that version cur_ver was made for */
+    unsigned *nday;  /* T: days with new cases since the last evaluated circle */
+    size_t n_nday;
+    unsigned char *is_new; /* T */
+    uint64_t *Pd;          /* T + 1: prefix sums of cum over days[] */
+    unsigned *dpos;        /* T: index of a day in days[] */
+} scan_work;
+
+static double llr_exact(uint64_t O, double mu, uint64_t C)
+{
+    double o = (double)O, c = (double)C;
+    double r = o * log(o / mu);
+    if (O < C)
+        r += (c - o) * log((c - o) / (c - mu));
+    return r;
+}
+
+/* Tests the window s..e of a circle with O cases in it and CA over the whole period. */
+static inline double try_window(const scan_ctx *c, uint64_t O, uint64_t CA, double lnfac,
+                                unsigned s, unsigned e, double best, scan_best *detail)
+{
+    const uint64_t C = c->C;
+    uint64_t Dw = c->PD[e + 1] - c->PD[s];
+    if (O < c->o->min_cases || O * C <= CA * Dw)
+        return best;
+    const double cd = (double)C, o = (double)O;
+    double mu = (double)CA * (double)Dw / cd;
+    double bound = o * (c->lnI[O] - c->lnI[Dw] - lnfac);
+    if (O < C)
+        bound -= (cd - o) * (o - mu) / (cd - mu);
+    if (bound + 1e-9 <= best)
+        return best;
+    double l = llr_exact(O, mu, C);
+    if (l > best) {
+        best = l;
+        if (detail) {
+            detail->llr = l;
+            detail->s = s;
+            detail->e = e;
+            detail->obs = O;
+            detail->mu = mu;
+        }
+    }
+    return best;
+}
+
+/* Scans the windows of one circle: cum[] its cases per day, days[0..nd-1] the days with cases
+ * (sorted), CA its cases over the whole period. Only windows that start and end on a day with
+ * cases can be best (see the top of the file), unless min_window forces longer ones, in which
+ * case every window is tried. Returns the best LLR above `best` (or `best`); *detail gets the
+ * window when not NULL. */
+static double scan_windows(const scan_ctx *c, const uint64_t *cum, const unsigned *days, size_t nd,
+                           uint64_t CA, double best, scan_best *detail)
+{
+    const double lnfac = c->lnI[CA] - c->lnC; /* ln(CA / C) */
+    const unsigned T = (unsigned)c->T, maxw = c->maxw, minw = c->minw;
+    if (c->o->prospective) {
+        uint64_t O = 0;
+        for (size_t a = nd; a-- > 0;) {
+            unsigned s = days[a];
+            if (T - s > maxw)
+                break;
+            O += cum[s];
+            if (T - s >= minw)
+                best = try_window(c, O, CA, lnfac, s, T - 1, best, detail);
+        }
+        if (minw > 1) /* windows reaching back to days without cases */
+            for (unsigned len = minw; len <= maxw; len++) {
+                uint64_t O2 = 0;
+                for (unsigned t = T - len; t < T; t++)
+                    O2 += cum[t];
+                best = try_window(c, O2, CA, lnfac, T - len, T - 1, best, detail);
+            }
+        return best;
+    }
+    if (minw > 1) {
+        for (unsigned s = 0; s < T; s++) {
+            uint64_t O = 0;
+            for (unsigned e = s; e < T && e - s + 1 <= maxw; e++) {
+                O += cum[e];
+                if (e - s + 1 >= minw)
+                    best = try_window(c, O, CA, lnfac, s, e, best, detail);
+            }
+        }
+        return best;
+    }
+    for (size_t a = 0; a < nd; a++) {
+        unsigned s = days[a];
+        uint64_t O = 0;
+        for (size_t b = a; b < nd; b++) {
+            unsigned e = days[b];
+            if (e - s + 1 > maxw)
+                break;
+            O += cum[e];
+            best = try_window(c, O, CA, lnfac, s, e, best, detail);
+        }
+    }
+    return best;
+}
+
+/* For replications: the largest expected count mu* at which a window with O cases still
+ * beats `best` (LLR is decreasing in mu below O), times C. LLR(O, mu) is convex and
+ * decreasing in mu, so Newton's method started left of the root climbs to it without
+ * overshooting; the result is then nudged up until it is surely right of the root, so the
+ * test CA * Dw < thr only ever lets through too much, never too little (the exact LLR is
+ * computed for everything that passes). */
+static double sim_threshold(const scan_ctx *c, uint64_t O, double best)
+{
+    const double o = (double)O, cd = (double)c->C;
+    if (O >= c->C)
+        return cd * o; /* no second term; let everything through */
+    double mu = o * exp(-1.0 - best / o);
+    for (int it = 0; it < 60; it++) {
+        double f = o * log(o / mu) + (cd - o) * log((cd - o) / (cd - mu)) - best;
+        double fp = -o / mu + (cd - o) / (cd - mu);
+        if (f < 1e-12 || fp >= 0)
+            break;
+        mu -= f / fp;
+        if (!(mu < o))
+            return cd * o;
+    }
+    mu *= 1.0 + 1e-9;
+    return mu < o ? mu * cd : cd * o;
+}
+
+/* Windows of a circle in a replication. The previous circle of the same centre was already
+ * scanned against a best no higher than now, and a window that gained no case since then
+ * only gained expected cases, so its LLR can only have dropped: only windows holding one of
+ * the days in nday[] (new cases) need a look. */
+static double sim_windows(const scan_ctx *c, scan_work *w, size_t nd, uint64_t CA, double best,
+                          int first)
+{
+    const uint64_t *cum = w->cum;
+    const unsigned *days = w->days;
+    const unsigned maxw = c->maxw;
+    const unsigned minc = c->o->min_cases;
+    const double cad = (double)CA;
+    if (c->o->prospective || c->minw > 1)
+        return scan_windows(c, cum, days, nd, CA, best, NULL);
+    if (best > w->thr_best) {
+        w->cur_ver++;
+        w->thr_best = best;
+    }
+    w->Pd[0] = 0;
+    for (size_t k = 0; k < nd; k++) {
+        w->Pd[k + 1] = w->Pd[k] + cum[days[k]];
+        w->dpos[days[k]] = (unsigned)k;
+    }
+    /* Smallest new day at or after each start: walk the sorted new days along. */
+    size_t q = 0;
+    for (size_t a = 0; a < nd; a++) {
+        unsigned s = days[a];
+        size_t b0 = a;
+        if (!first) {
+            while (q < w->n_nday && w->nday[q] < s)
+                q++;
+            if (q == w->n_nday)
+                break;
+            b0 = w->dpos[w->nday[q]];
+        }
+        const uint64_t PDs = c->PD[s], Pa = w->Pd[a];
+        for (size_t b = b0; b < nd; b++) {
+            unsigned e = days[b];
+            if (e - s + 1 > maxw)
+                break;
+            uint64_t O = w->Pd[b + 1] - Pa;
+            if (O < minc)
+                continue;
+            if (w->ver[O] != w->cur_ver) {
+                w->thr[O] = sim_threshold(c, O, w->thr_best);
+                w->ver[O] = w->cur_ver;
+            }
+            uint64_t Dw = c->PD[e + 1] - PDs;
+            if (cad * (double)Dw >= w->thr[O])
+                continue;
+            double mu = cad * (double)Dw / (double)c->C;
+            double l = llr_exact(O, mu, c->C);
+            if (l > best) {
+                best = l;
+                /* Refresh the thresholds once the best has grown noticeably. */
+                if (best > w->thr_best * 1.02 + 1e-3) {
+                    w->cur_ver++;
+                    w->thr_best = best;
+                }
+            }
+        }
+    }
+    return best;
+}
+
+/* Evaluates every cylinder of the data set `rows`. With per_circle != NULL the best window of
+ * every circle is stored there (indexed like nbr); otherwise the overall maximum is
+ * returned. */
+static double scan_all(const scan_ctx *c, const scan_rows *rows, scan_work *w,
+                       scan_best *per_circle)
+{
+    double global = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        size_t nd = 0;
+        uint64_t CA = 0;
+        int first = 1;
+        w->n_nday = 0;
+        for (size_t j = c->nbr_start[i]; j < c->nbr_start[i + 1]; j++) {
+            size_t z = c->nbr[j];
+            for (size_t q = rows->row[z]; q < rows->row[z + 1]; q++) {
+                unsigned t = rows->day[q];
+                if (!per_circle && !w->is_new[t]) {
+                    w->is_new[t] = 1;
+                    w->nday[w->n_nday++] = t;
+                }
+                if (w->cum[t] == 0) { /* a new day with cases: insert it in order */
+                    size_t pos = nd;
+                    while (pos > 0 && w->days[pos - 1] > t) {
+                        w->days[pos] = w->days[pos - 1];
+                        pos--;
+                    }
+                    w->days[pos] = t;
+                    nd++;
+                }
+                w->cum[t] += rows->cnt[q];
+            }
+            CA += c->loc_total[z];
+            if (!c->eval[j] || CA < c->o->min_cases)
+                continue;
+            if (per_circle) {
+                scan_best d = {0};
+                scan_windows(c, w->cum, w->days, nd, CA, 0, &d);
+                d.k = j - c->nbr_start[i] + 1;
+                per_circle[j] = d;
+                continue;
+            }
+            /* Sort the (few) new days, scan, then forget them. */
+            for (size_t u = 1; u < w->n_nday; u++) {
+                unsigned x = w->nday[u];
+                size_t v = u;
+                while (v > 0 && w->nday[v - 1] > x) {
+                    w->nday[v] = w->nday[v - 1];
+                    v--;
+                }
+                w->nday[v] = x;
+            }
+            global = sim_windows(c, w, nd, CA, global, first);
+            first = 0;
+            for (size_t u = 0; u < w->n_nday; u++)
+                w->is_new[w->nday[u]] = 0;
+            w->n_nday = 0;
+        }
+        for (size_t q = 0; q < nd; q++)
+            w->cum[w->days[q]] = 0;
+        if (!per_circle)
+            for (size_t u = 0; u < w->n_nday; u++)
+                w->is_new[w->nday[u]] = 0;
+    }
+    return global;
+}
+
+typedef struct nd_item {
+    float d2;
+    size_t idx;
+    const double *coord;
+    unsigned dim;
+} nd_item;
+
+static int cmp_nd(const void *a, const void *b)
+{
+    const nd_item *x = a, *y = b;
+    if (x->d2 != y->d2)
+        return x->d2 < y->d2 ? -1 : 1;
+    /* Ties: first by coordinates, dimension by dimension, then by index. */
+    for (unsigned k = 0; k < x->dim; k++) {
+        double p = x->coord[x->idx * x->dim + k], q = y->coord[y->idx * y->dim + k];
+        if (p != q)
+            return p < q ? -1 : 1;
+    }
+    return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static float dist2f(const sg_scan_input *in, size_t a, size_t b)
+{
+    double s = 0;
+    for (unsigned k = 0; k < in->dim; k++) {
+        double d = in->coord[a * in->dim + k] - in->coord[b * in->dim + k];
+        s += d * d;
+    }
+    return (float)s;
+}
+
+static int same_coord(const sg_scan_input *in, size_t a, size_t b)
+{
+    for (unsigned k = 0; k < in->dim; k++)
+        if (in->coord[a * in->dim + k] != in->coord[b * in->dim + k])
+            return 0;
+    return 1;
+}
+
+/* Builds the sorted neighbour lists, cut at max_share of the cases and max_radius. */
+static sg_err build_circles(scan_ctx *c)
+{
+    const sg_scan_input *in = c->in;
+    size_t n = c->n;
+    nd_item *items = malloc(n * sizeof(*items));
+    size_t cap = n * 8 + 16, used = 0;
+    c->nbr = malloc(cap * sizeof(*c->nbr));
+    c->nbr_d2 = malloc(cap * sizeof(*c->nbr_d2));
+    c->eval = malloc(cap);
+    c->nbr_start = malloc((n + 1) * sizeof(*c->nbr_start));
+    if (!items || !c->nbr || !c->nbr_d2 || !c->eval || !c->nbr_start) {
+        free(items);
+        return SG_NOMEM;
+    }
+    double maxm = c->o->max_share * (double)c->C;
+    double maxr = c->o->max_radius;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < n; j++)
+            items[j] = (nd_item){dist2f(in, i, j), j, in->coord, in->dim};
+        qsort(items, n, sizeof(*items), cmp_nd);
+        size_t k = 0;
+        double cum = 0;
+        while (k < n) {
+            double m = (double)c->loc_total[items[k].idx];
+            if (cum + m > maxm)
+                break;
+            if (maxr > 0 && sqrt((double)items[k].d2) > maxr)
+                break;
+            cum += m;
+            k++;
+        }
+        if (used + k > cap) {
+            size_t ncap = (used + k) * 2;
+            size_t *a = realloc(c->nbr, ncap * sizeof(*a));
+            if (a)
+                c->nbr = a;
+            float *b = realloc(c->nbr_d2, ncap * sizeof(*b));
+            if (b)
+                c->nbr_d2 = b;
+            unsigned char *e = realloc(c->eval, ncap);
+            if (e)
+                c->eval = e;
+            if (!a || !b || !e) {
+                free(items);
+                return SG_NOMEM;
+            }
+            cap = ncap;
+        }
+        c->nbr_start[i] = used;
+        for (size_t j = 0; j < k; j++) {
+            c->nbr[used + j] = items[j].idx;
+            c->nbr_d2[used + j] = items[j].d2;
+            /* Locations at identical coordinates are never split between inside and out. */
+            c->eval[used + j] = !(j + 1 < n && same_coord(in, items[j].idx, items[j + 1].idx));
+        }
+        used += k;
+    }
+    c->nbr_start[n] = used;
+    free(items);
+    return SG_OK;
+}
+
+static void work_fini(scan_work *w)
+{
+    free(w->rows.row);
+    free(w->rows.day);
+    free(w->rows.cnt);
+    free(w->cum);
+    free(w->days);
+    free(w->times);
+    free(w->thr);
+    free(w->ver);
+    free(w->nday);
+    free(w->is_new);
+    free(w->Pd);
+    free(w->dpos);
+}
+
+static sg_err work_init(const scan_ctx *c, scan_work *w, int sim)
+{
+    memset(w, 0, sizeof(*w));
+    w->cum = calloc(c->T, sizeof(*w->cum));
+    w->days = malloc(c->T * sizeof(*w->days));
+    w->rows.row = malloc((c->n + 1) * sizeof(*w->rows.row));
+    w->rows.day = malloc(c->C * sizeof(*w->rows.day));
+    w->rows.cnt = malloc(c->C * sizeof(*w->rows.cnt));
+    if (sim) {
+        w->times = malloc(c->C * sizeof(*w->times));
+        w->thr = malloc((c->C + 1) * sizeof(*w->thr));
+        w->ver = calloc(c->C + 1, sizeof(*w->ver));
+        w->cur_ver = 1;
+        w->nday = malloc(c->T * sizeof(*w->nday));
+        w->is_new = calloc(c->T, 1);
+        w->Pd = malloc((c->T + 1) * sizeof(*w->Pd));
+        w->dpos = malloc(c->T * sizeof(*w->dpos));
+    }
+    if (!w->cum || !w->days || !w->rows.row || !w->rows.day || !w->rows.cnt ||
+        (sim &&
+         (!w->times || !w->thr || !w->ver || !w->nday || !w->is_new || !w->Pd || !w->dpos))) {
+        work_fini(w);
+        return SG_NOMEM;
+    }
+    return SG_OK;
+}
+
+/* Sparse rows of a dense location-major count matrix. */
+static void rows_from_counts(const scan_ctx *c, const uint32_t *counts, scan_rows *r)
+{
+    size_t k = 0;
+    for (size_t z = 0; z < c->n; z++) {
+        r->row[z] = k;
+        for (size_t t = 0; t < c->T; t++)
+            if (counts[z * c->T + t]) {
+                r->day[k] = (uint32_t)t;
+                r->cnt[k++] = counts[z * c->T + t];
+            }
+    }
+    r->row[c->n] = k;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sparse rows of a replication: the cases are stored location by location (case_loc is
+ * sorted), so location z owns times[off .. off + loc_total[z]); sorting that slice and
+ * counting runs gives its row. */
+static void rows_from_times(const scan_ctx *c, uint32_t *times, scan_rows *r)
+{
+    size_t k = 0, off = 0;
+    for (size_t z = 0; z < c->n; z++) {
+        r->row[z] = k;
+        size_t m = (size_t)c->loc_total[z];
+        uint32_t *v = times + off;
+        if (m <= 16) {
+            for (size_t i = 1; i < m; i++) {
+                uint32_t x = v[i];
+                size_t j = i;
+                while (j > 0 && v[j - 1] > x) {
+                    v[j] = v[j - 1];
+                    j--;
+                }
+                v[j] = x;
+            }
+        } else {
+            qsort(v, m, sizeof(*v), cmp_u32);
+        }
+        for (size_t i = 0; i < m; i++) {
+            if (i > 0 && v[i] == v[i - 1]) {
+                r->cnt[k - 1]++;
+            } else {
+                r->day[k] = v[i];
+                r->cnt[k++] = 1;
+            }
+        }
+        off += m;
+    }
+    r->row[c->n] = k;
+}
+
+static void *sim_thread(void *arg)
+{
+    scan_ctx *c = arg;
+    scan_work w;
+    if (work_init(c, &w, 1)) {
+        pthread_mutex_lock(&c->lock);
+        c->failed = 1;
+        pthread_mutex_unlock(&c->lock);
+        return NULL;
+    }
+    for (;;) {
+        pthread_mutex_lock(&c->lock);
+        unsigned r = c->next_rep;
+        int stop = c->failed || r >= c->o->n_reps;
+        if (!stop)
+            c->next_rep++;
+        pthread_mutex_unlock(&c->lock);
+        if (stop)
+            break;
+        /* Permutation: the case times are shuffled over the cases, keeping every location's
+         * and every day's total, as in SaTScan's space-time permutation model. */
+        sg_rng rng;
+        sg_rng_seed(&rng, c->o->seed, r);
+        memcpy(w.times, c->case_time, c->C * sizeof(*w.times));
+        for (uint64_t i = c->C - 1; i > 0; i--) {
+            uint32_t j = sg_rng_below(&rng, (uint32_t)(i + 1));
+            uint32_t t = w.times[i];
+            w.times[i] = w.times[j];
+            w.times[j] = t;
+        }
+        rows_from_times(c, w.times, &w.rows);
+        w.cur_ver++;
+        w.thr_best = 0;
+        c->sim[r] = scan_all(c, &w.rows, &w, NULL);
+        pthread_mutex_lock(&c->lock);
+        unsigned done = ++c->done_reps;
+        if (c->o->progress)
+            c->o->progress(c->o->progress_ctx, done, c->o->n_reps);
+        pthread_mutex_unlock(&c->lock);
+    }
+    work_fini(&w);
+    return NULL;
+}
+
+static void ctx_fini(scan_ctx *c)
+{
+    free(c->loc_total);
+    free(c->day_total);
+    free(c->PD);
+    free(c->nbr_start);
+    free(c->nbr);
+    free(c->nbr_d2);
+    free(c->eval);
+    free(c->lnI);
+    free(c->olno);
+    free(c->case_loc);
+    free(c->case_time);
+    free(c->sim);
+}
+
+void sg_scan_result_fini(sg_scan_result *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->n_clusters; i++)
+        free(r->clusters[i].locs);
+    free(r->clusters);
+    free(r->sim_llr);
+    memset(r, 0, sizeof(*r));
+}
+
+typedef struct cand {
+    size_t centre;
+    scan_best b;
+} cand;
+
+static int cmp_cand(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    if (x->b.llr != y->b.llr)
+        return x->b.llr > y->b.llr ? -1 : 1;
+    if (x->b.k != y->b.k)
+        return x->b.k < y->b.k ? -1 : 1;
+    return (x->centre > y->centre) - (x->centre < y->centre);
+}
+
+static sg_err check_input(const sg_scan_input *in, const sg_scan_opts *o, char *msg, size_t msg_len)
+{
+    if (in == NULL || o == NULL || in->coord == NULL || in->counts == NULL)
+        return sg_errf(SG_INVAL, msg, msg_len, "scan: missing input");
+    if (in->n_loc == 0 || in->n_times == 0)
+        return sg_errf(SG_INVAL, msg, msg_len, "scan: no locations or no time units");
+    if (in->dim < 2 || in->dim > 3)
+        return sg_errf(SG_INVAL, msg, msg_len, "scan: coordinates must have 2 or 3 dimensions");
+    if (in->n_times > 1000000 || in->n_loc > 1000000)
+        return sg_errf(SG_TOOBIG, msg, msg_len, "scan: too many locations or time units");
+    if (!(o->max_share > 0 && o->max_share <= 0.5))
+        return sg_errf(SG_INVAL, msg, msg_len, "scan: max_share must be in (0, 0.5]");
+    if (!(o->max_radius >= 0) || isinf(o->max_radius))
+        return sg_errf(SG_INVAL, msg, msg_len, "scan: max_radius must be >= 0");
+    if (o->min_window < 1 || (o->max_window && o->max_window < o->min_window))
+        return sg_errf(SG_INVAL, msg, msg_len, "scan: bad time window limits");
+    if (o->n_reps > 10000000)
+        return sg_errf(SG_TOOBIG, msg, msg_len, "scan: too many replications");
+    for (size_t i = 0; i < in->n_loc * in->dim; i++)
+        if (!isfinite(in->coord[i]))
+            return sg_errf(SG_INVAL, msg, msg_len, "scan: coordinate %zu is not finite",
+                           i / in->dim);
+    return SG_OK;
+}
+
+sg_err sg_scan_run(const sg_scan_input *in, const sg_scan_opts *o, sg_scan_result *out, char *msg,
+                   size_t msg_len)
+{
+    sg_err err = check_input(in, o, msg, msg_len);
+    if (err)
+        return err;
+    scan_ctx c;
+    memset(&c, 0, sizeof(c));
+    c.in = in;
+    c.o = o;
+    c.n = in->n_loc;
+    c.T = in->n_times;
+    c.minw = o->min_window;
+    c.maxw = o->max_window ? o->max_window : (unsigned)(c.T / 2);
+    if (c.maxw < 1)
+        c.maxw = 1;
+    if (c.maxw > c.T)
+        c.maxw = (unsigned)c.T;
+    if (c.minw > c.maxw)
+        return sg_errf(SG_INVAL, msg, msg_len, "scan: min_window exceeds the longest window");
+
+    err = SG_NOMEM;
+    c.loc_total = calloc(c.n, sizeof(*c.loc_total));
+    c.day_total = calloc(c.T, sizeof(*c.day_total));
+    c.PD = calloc(c.T + 1, sizeof(*c.PD));
+    if (!c.loc_total || !c.day_total || !c.PD)
+        goto fail;
+    for (size_t z = 0; z < c.n; z++)
+        for (size_t t = 0; t < c.T; t++) {
+            uint32_t v = in->counts[z * c.T + t];
+            c.loc_total[z] += v;
+            c.day_total[t] += v;
+            c.C += v;
+        }
+    if (c.C > (uint64_t)INT32_MAX) {
+        err = sg_errf(SG_TOOBIG, msg, msg_len, "scan: more than 2^31 cases");
+        goto fail;
+    }
+    if (c.C < 2) {
+        err = sg_errf(SG_INVAL, msg, msg_len, "scan: fewer than 2 cases");
+        goto fail;
+    }
+    for (size_t t = 0; t < c.T; t++)
+        c.PD[t + 1] = c.PD[t] + c.day_total[t];
+    c.lnI = malloc((c.C + 1) * sizeof(*c.lnI));
+    if (!c.lnI)
+        goto fail;
+    c.lnI[0] = 0;
+    for (uint64_t i = 1; i <= c.C; i++)
+        c.lnI[i] = log((double)i);
+    c.lnC = c.lnI[c.C];
+    err = build_circles(&c);
+    if (err)
+        goto fail;
+
+    /* The observed data: best cylinder of every centre. */
+    err = SG_NOMEM;
+    size_t n_circ = c.nbr_start[c.n];
+    scan_best *pc = calloc(n_circ ? n_circ : 1, sizeof(*pc));
+    cand *cands = calloc(n_circ ? n_circ : 1, sizeof(*cands));
+    scan_work w;
+    if (!pc || !cands || work_init(&c, &w, 0)) {
+        free(pc);
+        free(cands);
+        goto fail;
+    }
+    rows_from_counts(&c, in->counts, &w.rows);
+    scan_all(&c, &w.rows, &w, pc);
+    work_fini(&w);
+    size_t nc = 0;
+    for (size_t i = 0; i < c.n; i++)
+        for (size_t j = c.nbr_start[i]; j < c.nbr_start[i + 1]; j++)
+            if (pc[j].llr > 0)
+                cands[nc++] = (cand){i, pc[j]};
+    free(pc);
+    qsort(cands, nc, sizeof(*cands), cmp_cand);
+
+    /* Monte Carlo replications. */
+    if (o->n_reps > 0) {
+        c.sim = calloc(o->n_reps, sizeof(*c.sim));
+        c.case_loc = malloc(c.C * sizeof(*c.case_loc));
+        c.case_time = malloc(c.C * sizeof(*c.case_time));
+        if (!c.sim || !c.case_loc || !c.case_time) {
+            free(cands);
+            goto fail;
+        }
+        size_t k = 0;
+        for (size_t z = 0; z < c.n; z++)
+            for (size_t t = 0; t < c.T; t++)
+                for (uint32_t v = 0; v < in->counts[z * c.T + t]; v++) {
+                    c.case_loc[k] = (uint32_t)z;
+                    c.case_time[k++] = (uint32_t)t;
+                }
+        unsigned nt = sg_stats_threads(o->n_threads);
+        if (nt > o->n_reps)
+            nt = o->n_reps;
+        pthread_t *th = calloc(nt, sizeof(*th));
+        if (!th || pthread_mutex_init(&c.lock, NULL)) {
+            free(th);
+            free(cands);
+            goto fail;
+        }
+        unsigned started = 0;
+        for (unsigned t = 0; t < nt; t++) {
+            if (pthread_create(&th[t], NULL, sim_thread, &c))
+                break;
+            started++;
+        }
+        if (started == 0)
+            sim_thread(&c);
+        for (unsigned t = 0; t < started; t++)
+            pthread_join(th[t], NULL);
+        free(th);
+        pthread_mutex_destroy(&c.lock);
+        if (c.failed) {
+            free(cands);
+            goto fail;
+        }
+    }
+
+    /* Report: most likely cluster, then those overlapping no reported one in space-time. */
+    sg_scan_cluster *cl = calloc(nc ? nc : 1, sizeof(*cl));
+    unsigned char *mark = calloc(c.n, 1);
+    size_t ncl = 0;
+    if (!cl || !mark) {
+        free(cl);
+        free(mark);
+        free(cands);
+        goto fail;
+    }
+    for (size_t q = 0; q < nc; q++) {
+        if (o->max_clusters && ncl >= o->max_clusters)
+            break;
+        const cand *cd = &cands[q];
+        const size_t *locs = c.nbr + c.nbr_start[cd->centre];
+        int overlap = 0;
+        for (size_t r = 0; r < ncl && !overlap; r++) {
+            if (cl[r].t_end < cd->b.s || cd->b.e < cl[r].t_start)
+                continue;
+            memset(mark, 0, c.n);
+            for (size_t j = 0; j < cl[r].n_locs; j++)
+                mark[cl[r].locs[j]] = 1;
+            for (size_t j = 0; j < cd->b.k; j++)
+                if (mark[locs[j]]) {
+                    overlap = 1;
+                    break;
+                }
+        }
+        if (overlap)
+            continue;
+        sg_scan_cluster *x = &cl[ncl];
+        x->locs = malloc(cd->b.k * sizeof(*x->locs));
+        if (!x->locs) {
+            for (size_t r = 0; r < ncl; r++)
+                free(cl[r].locs);
+            free(cl);
+            free(mark);
+            free(cands);
+            goto fail;
+        }
+        memcpy(x->locs, locs, cd->b.k * sizeof(*x->locs));
+        x->centre = cd->centre;
+        x->n_locs = cd->b.k;
+        x->radius = sqrt((double)c.nbr_d2[c.nbr_start[cd->centre] + cd->b.k - 1]);
+        double span = 0;
+        for (size_t a = 0; a < x->n_locs; a++)
+            for (size_t b = a + 1; b < x->n_locs; b++) {
+                double d = sqrt((double)dist2f(in, x->locs[a], x->locs[b]));
+                if (d > span)
+                    span = d;
+            }
+        x->span = span;
+        x->t_start = cd->b.s;
+        x->t_end = cd->b.e;
+        x->observed = (unsigned long)cd->b.obs;
+        x->expected = cd->b.mu;
+        x->llr = cd->b.llr;
+        unsigned ge = 0;
+        for (unsigned r = 0; r < o->n_reps; r++)
+            if (c.sim[r] >= x->llr - 1e-9 * fabs(x->llr))
+                ge++;
+        x->p_value = o->n_reps ? (double)(ge + 1) / (double)(o->n_reps + 1) : 1.0;
+        ncl++;
+    }
+    free(mark);
+    free(cands);
+    memset(out, 0, sizeof(*out));
+    out->n_clusters = ncl;
+    out->clusters = cl;
+    out->total_cases = (unsigned long)c.C;
+    out->n_reps = o->n_reps;
+    out->sim_llr = c.sim;
+    c.sim = NULL;
+    ctx_fini(&c);
+    return SG_OK;
+fail:
+    ctx_fini(&c);
+    if (err == SG_NOMEM)
+        sg_errf(SG_NOMEM, msg, msg_len, "scan: out of memory");
+    return err;
+}
