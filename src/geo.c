@@ -1191,7 +1191,8 @@ sg_err sg_geo_import_file(const char *path, const sg_geo_import_opts *opts, sg_g
     GEOSContext_setErrorMessageHandler_r(w.ctx, geos_error, &w);
     GEOSContext_setNoticeMessageHandler_r(w.ctx, geos_notice, &w);
 
-    ds = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
+    const char *const only[2] = {o->driver, NULL};
+    ds = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_READONLY, o->driver ? only : NULL, NULL, NULL);
     if (ds == NULL) {
         err = sg_errf(SG_IO, msg, n, "cannot open '%.200s' as a vector source: %s", path,
                       CPLGetLastErrorMsg());

@@ -79,6 +79,8 @@ typedef int (*sg_geo_progress_fn)(void *user, size_t done, size_t total);
 
 /** Import options. Zero-initialise, then set what you need (sg_geo_import_opts_init). */
 typedef struct sg_geo_import_opts {
+    const char *driver;           /**< GDAL driver short name to insist on ("GeoJSON");
+                                       NULL: whichever driver recognises the source */
     const char *layer;            /**< layer name; NULL for the first layer */
     const char *code_field;       /**< field with the area code; NULL: the feature id */
     const char *name_field;       /**< field with the name; NULL: name "" */

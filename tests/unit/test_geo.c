@@ -8,6 +8,7 @@
  * tool (GDAL + SpatiaLite, tests/fixtures/geo/make_fixture.sh) computed on the same files.
  */
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -518,6 +519,43 @@ static void test_level_names(void **state)
     assert_string_equal(sg_geo_issue_name(SG_GEO_ISSUE_OVERLAP), "overlap");
 }
 
+struct thread_job {
+    const sg_geo_index *idx;
+    const double *x, *y;
+    const long long *want;
+    size_t n, mismatch;
+};
+
+static void *locate_thread(void *arg)
+{
+    struct thread_job *j = arg;
+    for (int rep = 0; rep < 3; rep++)
+        for (size_t i = 0; i < j->n; i++) {
+            int64_t id = -1;
+            if (sg_geo_locate(j->idx, j->x[i], j->y[i], &id) != SG_OK)
+                id = -1;
+            j->mismatch += id != j->want[i];
+        }
+    return NULL;
+}
+
+/* Four threads share one index (each with its own GEOS context, made on first use) and
+ * must all get the peer's answers. */
+static void check_threads(const sg_geo_index *idx, const double *x, const double *y,
+                          const long long *want, size_t n)
+{
+    pthread_t th[4];
+    struct thread_job jobs[4];
+    for (int t = 0; t < 4; t++) {
+        jobs[t] = (struct thread_job){idx, x, y, want, n, 0};
+        assert_int_equal(pthread_create(&th[t], NULL, locate_thread, &jobs[t]), 0);
+    }
+    for (int t = 0; t < 4; t++) {
+        assert_int_equal(pthread_join(th[t], NULL), 0);
+        assert_int_equal(jobs[t].mismatch, 0);
+    }
+}
+
 /* ---- real data: Belo Horizonte --------------------------------------------------------------- */
 
 static sg_geo_import *import_bh(void)
@@ -624,6 +662,7 @@ static void test_bh_occurrences(void **state)
         }
         assert_int_equal(mismatch, 0);
         assert_int_equal(outside, 7); /* the peer also finds 7 outside every polygon */
+        check_threads(idx, x, y, codes, n);
         sg_geo_index_free(idx);
     }
     free(x);
