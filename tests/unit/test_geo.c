@@ -503,6 +503,62 @@ static void test_import_errors(void **state)
     assert_int_equal(sg_geo_to_wgs84("bogus", &x, &y, 1, msg, sizeof msg), SG_INVAL);
 }
 
+static sg_geo_import *import_string(const char *js, const char *srs)
+{
+    const char *path = "/vsimem/test_geo_srs.geojson";
+    VSILFILE *vf = VSIFileFromMemBuffer(path, (GByte *)js, strlen(js), FALSE);
+    assert_non_null(vf);
+    VSIFCloseL(vf);
+    sg_geo_import_opts o;
+    sg_geo_import_opts_init(&o);
+    o.srs = srs;
+    o.driver = "GeoJSON";
+    sg_geo_import *imp = NULL;
+    char msg[256] = "";
+    sg_err e = sg_geo_import_file(path, &o, &imp, msg, sizeof msg);
+    VSIUnlink(path);
+    if (e)
+        fprintf(stderr, "import: %s\n", msg);
+    assert_int_equal(e, SG_OK);
+    return imp;
+}
+
+static void test_srs_override(void **state)
+{
+    (void)state;
+    /* Web Mercator (EPSG:3857, sphere R = 6378137 m): x = R * lon in radians,
+     * y = R * ln(tan(pi/4 + lat/2)). For lon 1 deg x = 111319.49079327357 and for lat 1 deg
+     * y = 111325.14286638486 (computed by hand with those formulas), so this square is
+     * [0,1] x [0,1] degrees. */
+    sg_geo_import *imp =
+        import_string("{\"type\":\"Feature\",\"properties\":{},\"geometry\":{\"type\":\"Polygon\","
+                      "\"coordinates\":[[[0,0],[111319.49079327357,0],[111319.49079327357,"
+                      "111325.14286638486],[0,111325.14286638486],[0,0]]]}}",
+                      "EPSG:3857");
+    assert_int_equal(imp->n_areas, 1);
+    const double *b = imp->areas[0].bbox;
+    assert_true(fabs(b[0]) < 1e-9 && fabs(b[1]) < 1e-9);
+    assert_true(fabs(b[2] - 1) < 1e-9 && fabs(b[3] - 1) < 1e-9);
+    assert_string_equal(imp->areas[0].code, "0"); /* no code field: the feature id */
+    sg_geo_import_free(imp);
+    /* The same as a PROJ string: axis order stays x = east whatever the CRS says. */
+    imp = import_string("{\"type\":\"Feature\",\"properties\":{},\"geometry\":{\"type\":"
+                        "\"Polygon\",\"coordinates\":[[[-4891155.786474854,-2263437.8297015787],"
+                        "[-4891155.786474854,0],[0,0],[-4891155.786474854,-2263437.8297015787]]]}}",
+                        "+proj=merc +a=6378137 +b=6378137 +units=m +no_defs");
+    b = imp->areas[0].bbox;
+    /* (-4891155.786474854, -2263437.8297015787) is (-43.938, -19.919), by the formulas. */
+    assert_true(fabs(b[0] - -43.938) < 1e-9 && fabs(b[1] - -19.919) < 1e-9);
+    sg_geo_import_free(imp);
+    /* EPSG:4326 declares latitude first; an override with it must still read lon, lat. */
+    imp = import_string("{\"type\":\"Feature\",\"properties\":{},\"geometry\":{\"type\":"
+                        "\"Polygon\",\"coordinates\":[[[100,10],[101,10],[101,11],[100,10]]]}}",
+                        "EPSG:4326");
+    b = imp->areas[0].bbox;
+    assert_true(b[0] == 100 && b[1] == 10 && b[2] == 101 && b[3] == 11);
+    sg_geo_import_free(imp);
+}
+
 static void test_level_names(void **state)
 {
     (void)state;
@@ -807,15 +863,11 @@ int main(void)
 {
     GDALAllRegister();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_border_rule),
-        cmocka_unit_test(test_overlap_and_hole),
-        cmocka_unit_test(test_index_errors),
-        cmocka_unit_test(test_level_names),
-        cmocka_unit_test(test_import_geojson),
-        cmocka_unit_test(test_import_errors),
-        cmocka_unit_test(test_bh_landmarks),
-        cmocka_unit_test(test_bh_occurrences),
-        cmocka_unit_test(test_poa),
+        cmocka_unit_test(test_border_rule),      cmocka_unit_test(test_overlap_and_hole),
+        cmocka_unit_test(test_index_errors),     cmocka_unit_test(test_level_names),
+        cmocka_unit_test(test_import_geojson),   cmocka_unit_test(test_import_errors),
+        cmocka_unit_test(test_srs_override),     cmocka_unit_test(test_bh_landmarks),
+        cmocka_unit_test(test_bh_occurrences),   cmocka_unit_test(test_poa),
         cmocka_unit_test(test_supplied_parents),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
