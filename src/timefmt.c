@@ -338,8 +338,10 @@ static struct zone *zone_parse(const unsigned char *p, size_t len, const char **
         return NULL;
     }
     struct zone *z = calloc(1, sizeof(*z));
-    if (z == NULL)
+    if (z == NULL) {
+        *why = "out of memory";
         return NULL;
+    }
     z->n_trans = timecnt;
     z->n_types = typecnt;
     z->trans = malloc((timecnt ? timecnt : 1) * sizeof(*z->trans));
@@ -780,5 +782,25 @@ sg_err sg_time_parse(const char *s, const char *fmt, const char *tz, int64_t *ou
     if (err)
         return err;
     *out = zone_local_to_utc(z, local);
+    return SG_OK;
+}
+
+sg_err sg_time_tzif_local_to_utc(const void *data, size_t len, int64_t local, int64_t *out,
+                                 char *msg, size_t n)
+{
+    if (data == NULL || out == NULL)
+        return sg_errf(SG_INVAL, msg, n, "no zone data");
+    if (len > MAX_TZIF)
+        return sg_errf(SG_INVAL, msg, n, "zone data larger than %u bytes", MAX_TZIF);
+    /* Years -30000..30000 keep every intermediate sum far from int64 overflow. */
+    if (local < -1000000000000 || local > 1000000000000)
+        return sg_errf(SG_INVAL, msg, n, "local time out of range");
+    const char *why = NULL;
+    struct zone *z = zone_parse(data, len, &why);
+    if (z == NULL)
+        return sg_errf(strcmp(why, "out of memory") == 0 ? SG_NOMEM : SG_INVAL, msg, n,
+                       "zone data: %s", why);
+    *out = zone_local_to_utc(z, local);
+    zone_free(z);
     return SG_OK;
 }

@@ -53,4 +53,12 @@ sg_err sg_time_format(int64_t t, char *buf, size_t n);
  *  holds) read as UTC to Unix seconds. For callers that already have the fields. */
 int64_t sg_time_from_civil(int64_t year, int month, int day, int hour, int min, int sec);
 
+/** Converts a local civil time (seconds as given by sg_time_from_civil) to Unix seconds
+ *  using the zone described by len bytes of TZif data (the contents of a zoneinfo file,
+ *  RFC 8536), with the same gap and overlap rules as sg_time_parse. For tools that carry
+ *  their own zone data, and for the fuzz target of the TZif reader. SG_INVAL (msg says
+ *  why; *out untouched) if the data is not valid TZif; SG_NOMEM. */
+sg_err sg_time_tzif_local_to_utc(const void *data, size_t len, int64_t local, int64_t *out,
+                                 char *msg, size_t n);
+
 #endif

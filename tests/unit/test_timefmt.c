@@ -212,6 +212,37 @@ static void test_belo_horizonte_times(void **state)
     assert_memory_equal(b, "2001-06", 7);
 }
 
+static void test_tzif_data(void **state)
+{
+    (void)state;
+    FILE *f = fopen("/usr/share/zoneinfo/America/New_York", "rb");
+    assert_non_null(f);
+    static unsigned char data[1 << 16];
+    size_t len = fread(data, 1, sizeof data, f);
+    fclose(f);
+    int64_t t = 0;
+    char msg[256];
+    /* Same answers as for the zone name (cases.txt, from Python's zoneinfo): 2050 is past
+     * the last listed transition, so this goes through the POSIX footer rule. */
+    assert_int_equal(sg_time_tzif_local_to_utc(data, len, sg_time_from_civil(2050, 7, 1, 12, 0, 0),
+                                               &t, msg, sizeof msg),
+                     SG_OK);
+    assert_int_equal(t, 2540304000);
+    assert_int_equal(sg_time_tzif_local_to_utc(data, len, sg_time_from_civil(2021, 11, 7, 1, 30, 0),
+                                               &t, msg, sizeof msg),
+                     SG_OK);
+    assert_int_equal(t, 1636263000);
+    /* Damaged data is refused, never read out of bounds. */
+    t = 7;
+    for (size_t cut = 0; cut < len; cut += 97)
+        if (sg_time_tzif_local_to_utc(data, cut, 0, &t, msg, sizeof msg) == SG_OK)
+            assert_true(cut > 44); /* a v1 block alone may be complete */
+    assert_int_equal(sg_time_tzif_local_to_utc("TZif", 4, 0, &t, msg, sizeof msg), SG_INVAL);
+    assert_string_equal(msg, "zone data: not a TZif file");
+    assert_int_equal(sg_time_tzif_local_to_utc(data, len, INT64_MAX, &t, msg, sizeof msg),
+                     SG_INVAL);
+}
+
 static void *parse_many(void *arg)
 {
     const char *tz = arg;
@@ -251,6 +282,7 @@ int main(void)
         cmocka_unit_test(test_rejects),
         cmocka_unit_test(test_zones_against_python),
         cmocka_unit_test(test_belo_horizonte_times),
+        cmocka_unit_test(test_tzif_data),
         cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests_name("timefmt", tests, NULL, NULL);
