@@ -189,6 +189,9 @@ static void bench_set(const char *title, const sg_geo_import *imp, const double 
     printf("  %zu polygons; grid %zu x %zu: %zu cells inside one area, %zu empty, %zu border\n",
            st.n_polygons, st.grid_w, st.grid_h, st.n_cells_inside, st.n_cells_empty,
            st.n_cells_border);
+    printf("  border cells split 8 x 8: %zu sub-cells inside one area, %zu empty, %zu left to "
+           "GEOS\n",
+           st.n_subcells_inside, st.n_subcells_empty, st.n_subcells_border);
     printf("  build: grid index %.3f s, STRtree-only index %.3f s\n", t_grid, t_tree);
     printf("  %zu points x %d passes, %zu found in an area\n", n, reps, g.found);
     printf("  %-52s %12.0f loc/s\n", "sg_geo_locate, grid fast path", g.rate);

@@ -38,6 +38,12 @@
 #define CELL_BORDER_BASE (-2)
 #define MAX_GRID_CELLS ((size_t)1 << 23)
 #define MIN_GRID_CELLS ((size_t)1 << 12)
+/* Each border cell is split into SUB x SUB sub-cells classified the same way, whose values
+ * are indices into the cell's candidate list, SUB_EMPTY, or SUB_BORDER (ask GEOS). */
+#define SUB 8
+#define SUB_EMPTY (-1)
+#define SUB_BORDER (-2)
+#define MAX_SUB_CANDIDATES 32000
 
 struct poly {
     int64_t id;
@@ -59,6 +65,7 @@ struct sg_geo_index {
     int32_t *cells;
     uint32_t *cand_off; /* n_border + 1 offsets into cand */
     int32_t *cand;      /* poly indices, ascending */
+    int16_t *sub;       /* SUB x SUB sub-cells per border cell, or NULL */
     sg_geo_index_stats stats;
 };
 
@@ -218,6 +225,22 @@ sg_err sg_geo_locate(const sg_geo_index *idx, double lon, double lat, int64_t *o
         if (c == CELL_EMPTY)
             return SG_NOTFOUND;
         size_t k = (size_t)(CELL_BORDER_BASE - c);
+        if (idx->sub != NULL) {
+            double sx = idx->x0 + (double)i * idx->cw, sy = idx->y0 + (double)j * idx->ch;
+            double fi = (lon - sx) / idx->cw * SUB, fj = (lat - sy) / idx->ch * SUB;
+            size_t si = fi > 0 ? (size_t)fi : 0, sj = fj > 0 ? (size_t)fj : 0;
+            if (si >= SUB)
+                si = SUB - 1;
+            if (sj >= SUB)
+                sj = SUB - 1;
+            int16_t v = idx->sub[k * SUB * SUB + sj * SUB + si];
+            if (v >= 0) {
+                *out_id = idx->polys[idx->cand[idx->cand_off[k] + (uint32_t)v]].id;
+                return SG_OK;
+            }
+            if (v == SUB_EMPTY)
+                return SG_NOTFOUND;
+        }
         GEOSContextHandle_t ctx = thread_ctx();
         if (ctx == NULL)
             return SG_NOMEM;
@@ -271,16 +294,23 @@ static size_t clampz(double v, size_t hi)
     return (size_t)v;
 }
 
-/* Marks every cell whose closed rectangle, grown by eps, the segment a-b touches. */
-static void mark_segment(sg_geo_index *idx, unsigned char *mark, double ax, double ay, double bx,
-                         double by, double eps)
+/* Geometry of a uniform grid: origin, cell size, cells across and down. */
+struct grid {
+    double x0, y0, cw, ch;
+    size_t gw, gh;
+};
+
+/* Marks every cell whose closed rectangle, grown by eps, the segment a-b touches. A segment
+ * reaching beyond the grid may mark edge cells too many: that only costs speed. */
+static void mark_segment(const struct grid *gd, unsigned char *mark, double ax, double ay,
+                         double bx, double by, double eps)
 {
     double ylo = fmin(ay, by), yhi = fmax(ay, by);
-    size_t r0 = clampz((ylo - eps - idx->y0) / idx->ch, idx->gh);
-    size_t r1 = clampz((yhi + eps - idx->y0) / idx->ch, idx->gh);
+    size_t r0 = clampz((ylo - eps - gd->y0) / gd->ch, gd->gh);
+    size_t r1 = clampz((yhi + eps - gd->y0) / gd->ch, gd->gh);
     for (size_t r = r0; r <= r1; r++) {
-        double b0 = idx->y0 + (double)r * idx->ch - eps;
-        double b1 = idx->y0 + (double)(r + 1) * idx->ch + eps;
+        double b0 = gd->y0 + (double)r * gd->ch - eps;
+        double b1 = gd->y0 + (double)(r + 1) * gd->ch + eps;
         double xlo, xhi;
         if (ay == by) {
             xlo = fmin(ax, bx);
@@ -302,14 +332,36 @@ static void mark_segment(sg_geo_index *idx, unsigned char *mark, double ax, doub
             xlo = fmin(xa, xb);
             xhi = fmax(xa, xb);
         }
-        size_t c0 = clampz((xlo - eps - idx->x0) / idx->cw, idx->gw);
-        size_t c1 = clampz((xhi + eps - idx->x0) / idx->cw, idx->gw);
-        memset(mark + r * idx->gw + c0, 1, c1 - c0 + 1);
+        size_t c0 = clampz((xlo - eps - gd->x0) / gd->cw, gd->gw);
+        size_t c1 = clampz((xhi + eps - gd->x0) / gd->cw, gd->gw);
+        memset(mark + r * gd->gw + c0, 1, c1 - c0 + 1);
     }
 }
 
-static int mark_ring(sg_geo_index *idx, GEOSContextHandle_t ctx, const GEOSGeometry *ring,
-                     unsigned char *mark, double eps)
+/* The vertices of every ring of a polygon, rings separated by a NaN pair, so that the
+ * build can walk segments without going through GEOS for each cell. */
+struct rings {
+    double *xy;
+    size_t n, cap; /* in points */
+};
+
+static int rings_push(struct rings *r, double x, double y)
+{
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 64;
+        double *xy = realloc(r->xy, cap * 2 * sizeof(double));
+        if (xy == NULL)
+            return -1;
+        r->xy = xy;
+        r->cap = cap;
+    }
+    r->xy[2 * r->n] = x;
+    r->xy[2 * r->n + 1] = y;
+    r->n++;
+    return 0;
+}
+
+static int rings_add_ring(struct rings *r, GEOSContextHandle_t ctx, const GEOSGeometry *ring)
 {
     const GEOSCoordSequence *cs = GEOSGeom_getCoordSeq_r(ctx, ring);
     unsigned int np = 0;
@@ -317,43 +369,58 @@ static int mark_ring(sg_geo_index *idx, GEOSContextHandle_t ctx, const GEOSGeome
         return -1;
     if (np == 0)
         return 0;
-    double *xy = malloc((size_t)np * 2 * sizeof(double));
-    if (xy == NULL)
-        return -1;
-    if (!GEOSCoordSeq_copyToBuffer_r(ctx, cs, xy, 0, 0)) {
-        free(xy);
-        return -1;
+    while (r->cap < r->n + np + 1) {
+        size_t cap = r->cap ? r->cap * 2 : 64;
+        double *xy = realloc(r->xy, cap * 2 * sizeof(double));
+        if (xy == NULL)
+            return -1;
+        r->xy = xy;
+        r->cap = cap;
     }
-    for (unsigned int i = 0; i + 1 < np; i++)
-        mark_segment(idx, mark, xy[2 * i], xy[2 * i + 1], xy[2 * i + 2], xy[2 * i + 3], eps);
-    if (np == 1)
-        mark_segment(idx, mark, xy[0], xy[1], xy[0], xy[1], eps);
-    free(xy);
-    return 0;
+    if (!GEOSCoordSeq_copyToBuffer_r(ctx, cs, r->xy + 2 * r->n, 0, 0))
+        return -1;
+    r->n += np;
+    if (np == 1 && rings_push(r, r->xy[2 * r->n - 2], r->xy[2 * r->n - 1]))
+        return -1; /* a one-point ring still marks its cell */
+    return rings_push(r, NAN, NAN);
 }
 
-static int mark_polygonal(sg_geo_index *idx, GEOSContextHandle_t ctx, const GEOSGeometry *g,
-                          unsigned char *mark, double eps)
+static int rings_add(struct rings *r, GEOSContextHandle_t ctx, const GEOSGeometry *g)
 {
     int type = GEOSGeomTypeId_r(ctx, g);
     if (type == GEOS_MULTIPOLYGON || type == GEOS_GEOMETRYCOLLECTION) {
         int k = GEOSGetNumGeometries_r(ctx, g);
         for (int i = 0; i < k; i++)
-            if (mark_polygonal(idx, ctx, GEOSGetGeometryN_r(ctx, g, i), mark, eps))
+            if (rings_add(r, ctx, GEOSGetGeometryN_r(ctx, g, i)))
                 return -1;
         return 0;
     }
-    if (type != GEOS_POLYGON)
+    if (type != GEOS_POLYGON || GEOSisEmpty_r(ctx, g))
         return 0;
-    if (GEOSisEmpty_r(ctx, g))
-        return 0;
-    if (mark_ring(idx, ctx, GEOSGetExteriorRing_r(ctx, g), mark, eps))
+    if (rings_add_ring(r, ctx, GEOSGetExteriorRing_r(ctx, g)))
         return -1;
     int nh = GEOSGetNumInteriorRings_r(ctx, g);
     for (int i = 0; i < nh; i++)
-        if (mark_ring(idx, ctx, GEOSGetInteriorRingN_r(ctx, g, i), mark, eps))
+        if (rings_add_ring(r, ctx, GEOSGetInteriorRingN_r(ctx, g, i)))
             return -1;
     return 0;
+}
+
+/* Marks the cells of gd that the rings touch; with clip, only segments whose box meets
+ * [clip[0],clip[2]] x [clip[1],clip[3]] (already grown by eps) are considered. */
+static void mark_rings(const struct grid *gd, unsigned char *mark, const struct rings *r,
+                       double eps, const double *clip)
+{
+    const double *xy = r->xy;
+    for (size_t i = 0; i + 1 < r->n; i++) {
+        double ax = xy[2 * i], ay = xy[2 * i + 1], bx = xy[2 * i + 2], by = xy[2 * i + 3];
+        if (isnan(ax) || isnan(bx))
+            continue;
+        if (clip != NULL && (fmax(ax, bx) < clip[0] || fmin(ax, bx) > clip[2] ||
+                             fmax(ay, by) < clip[1] || fmin(ay, by) > clip[3]))
+            continue;
+        mark_segment(gd, mark, ax, ay, bx, by, eps);
+    }
 }
 
 struct env_query {
@@ -383,6 +450,73 @@ static int cmp_i32(const void *a, const void *b)
 {
     int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
     return x < y ? -1 : x > y;
+}
+
+/* Splits border cell k at (i, j) into SUB x SUB sub-cells. Returns -1 on GEOS failure. */
+static int build_sub(sg_geo_index *idx, const struct rings *rings, size_t k, size_t i, size_t j)
+{
+    int16_t *out = idx->sub + k * SUB * SUB;
+    uint32_t off = idx->cand_off[k], n_cand = idx->cand_off[k + 1] - off;
+    if (n_cand > MAX_SUB_CANDIDATES) {
+        for (size_t c = 0; c < SUB * SUB; c++)
+            out[c] = SUB_BORDER;
+        return 0;
+    }
+    struct grid gd = {idx->x0 + (double)i * idx->cw,
+                      idx->y0 + (double)j * idx->ch,
+                      idx->cw / SUB,
+                      idx->ch / SUB,
+                      SUB,
+                      SUB};
+    double eps = 1e-6 * fmin(gd.cw, gd.ch) + 1e-12;
+    double clip[4] = {gd.x0 - eps, gd.y0 - eps, gd.x0 + idx->cw + eps, gd.y0 + idx->ch + eps};
+    unsigned char mark[SUB * SUB];
+    memset(mark, 0, sizeof mark);
+    for (uint32_t m = 0; m < n_cand; m++)
+        mark_rings(&gd, mark, &rings[idx->cand[off + m]], eps, clip);
+    GEOSContextHandle_t ctx = idx->ctx;
+    for (size_t r = 0; r < SUB; r++) {
+        int in_run = 0;
+        int16_t run_val = SUB_EMPTY;
+        for (size_t c = 0; c < SUB; c++) {
+            if (mark[r * SUB + c]) {
+                out[r * SUB + c] = SUB_BORDER;
+                in_run = 0;
+                continue;
+            }
+            if (!in_run) {
+                double cx = gd.x0 + ((double)c + 0.5) * gd.cw;
+                double cy = gd.y0 + ((double)r + 0.5) * gd.ch;
+                GEOSGeometry *pt = NULL;
+                run_val = SUB_EMPTY;
+                for (uint32_t m = 0; m < n_cand; m++) {
+                    int hit = covers_xy(ctx, &idx->polys[idx->cand[off + m]], cx, cy, &pt);
+                    if (hit < 0) {
+                        if (pt)
+                            GEOSGeom_destroy_r(ctx, pt);
+                        return -1;
+                    }
+                    if (hit) {
+                        run_val = (int16_t)m;
+                        break;
+                    }
+                }
+                if (pt)
+                    GEOSGeom_destroy_r(ctx, pt);
+                in_run = 1;
+            }
+            out[r * SUB + c] = run_val;
+        }
+    }
+    for (size_t c = 0; c < SUB * SUB; c++) {
+        if (out[c] >= 0)
+            idx->stats.n_subcells_inside++;
+        else if (out[c] == SUB_EMPTY)
+            idx->stats.n_subcells_empty++;
+        else
+            idx->stats.n_subcells_border++;
+    }
+    return 0;
 }
 
 static sg_err build_grid(sg_geo_index *idx, size_t target, char *msg, size_t msgn)
@@ -421,21 +555,26 @@ static sg_err build_grid(sg_geo_index *idx, size_t target, char *msg, size_t msg
     idx->y0 = idx->bbox[1];
     idx->cw = w > 0 ? w / (double)gw : cs;
     idx->ch = h > 0 ? h / (double)gh : cs;
+    struct grid gd = {idx->x0, idx->y0, idx->cw, idx->ch, gw, gh};
     double eps = 1e-6 * fmin(idx->cw, idx->ch) + 1e-12;
 
     size_t nc = gw * gh;
+    sg_err err = SG_OK;
+    struct env_query eq = {.base = idx->polys};
+    struct rings *rings = calloc(idx->n, sizeof(*rings));
     unsigned char *mark = calloc(nc, 1);
     idx->cells = malloc(nc * sizeof(int32_t));
-    if (mark == NULL || idx->cells == NULL) {
-        free(mark);
-        return sg_errf(SG_NOMEM, msg, msgn, "no memory for a %zu x %zu grid", gw, gh);
+    if (rings == NULL || mark == NULL || idx->cells == NULL) {
+        err = sg_errf(SG_NOMEM, msg, msgn, "no memory for a %zu x %zu grid", gw, gh);
+        goto out;
     }
     for (size_t i = 0; i < idx->n; i++) {
-        if (mark_polygonal(idx, ctx, idx->polys[i].g, mark, eps)) {
-            free(mark);
-            return sg_errf(SG_NOMEM, msg, msgn, "cannot read the rings of polygon %lld",
-                           (long long)idx->polys[i].id);
+        if (rings_add(&rings[i], ctx, idx->polys[i].g)) {
+            err = sg_errf(SG_NOMEM, msg, msgn, "cannot read the rings of polygon %lld",
+                          (long long)idx->polys[i].id);
+            goto out;
         }
+        mark_rings(&gd, mark, &rings[i], eps, NULL);
     }
 
     size_t n_border = 0;
@@ -443,19 +582,18 @@ static sg_err build_grid(sg_geo_index *idx, size_t target, char *msg, size_t msg
         n_border += mark[c];
     idx->cand_off = malloc((n_border + 1) * sizeof(uint32_t));
     if (idx->cand_off == NULL) {
-        free(mark);
-        return sg_errf(SG_NOMEM, msg, msgn, "no memory for %zu border cells", n_border);
+        err = sg_errf(SG_NOMEM, msg, msgn, "no memory for %zu border cells", n_border);
+        goto out;
     }
     idx->cand_off[0] = 0;
     size_t k = 0, cand_cap = 0, n_cand = 0;
-    struct env_query eq = {.base = idx->polys};
-    sg_err err = SG_OK;
     for (size_t r = 0; r < gh && err == SG_OK; r++) {
         long run_val = 0;
         int in_run = 0;
         for (size_t c = 0; c < gw; c++) {
             size_t cell = r * gw + c;
             if (!mark[cell]) {
+                /* A run of untouched cells is one boundary-free region: one answer. */
                 if (!in_run) {
                     double cx = idx->x0 + ((double)c + 0.5) * idx->cw;
                     double cy = idx->y0 + ((double)r + 0.5) * idx->ch;
@@ -513,6 +651,27 @@ static sg_err build_grid(sg_geo_index *idx, size_t target, char *msg, size_t msg
             idx->stats.n_cells_border++;
         }
     }
+    if (err == SG_OK && n_border > 0) {
+        idx->sub = malloc(n_border * SUB * SUB * sizeof(int16_t));
+        if (idx->sub == NULL) {
+            err = sg_errf(SG_NOMEM, msg, msgn, "no memory for %zu sub-grids", n_border);
+            goto out;
+        }
+        for (size_t cell = 0; cell < nc; cell++) {
+            int32_t v = idx->cells[cell];
+            if (v > CELL_BORDER_BASE)
+                continue;
+            if (build_sub(idx, rings, (size_t)(CELL_BORDER_BASE - v), cell % gw, cell / gw)) {
+                err = sg_errf(SG_NOMEM, msg, msgn, "GEOS failed while building sub-grids");
+                break;
+            }
+        }
+    }
+out:
+    if (rings != NULL)
+        for (size_t i = 0; i < idx->n; i++)
+            free(rings[i].xy);
+    free(rings);
     free(eq.out);
     free(mark);
     idx->stats.grid_w = gw;
@@ -659,5 +818,6 @@ void sg_geo_index_free(sg_geo_index *idx)
     free(idx->cells);
     free(idx->cand_off);
     free(idx->cand);
+    free(idx->sub);
     free(idx);
 }

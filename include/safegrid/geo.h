@@ -180,10 +180,13 @@ typedef struct sg_geo_index sg_geo_index;
 /** Statistics of an index, for benchmarks and diagnostics. */
 typedef struct sg_geo_index_stats {
     size_t n_polygons;
-    size_t grid_w, grid_h; /**< grid size, 0 when there is no grid */
-    size_t n_cells_inside; /**< cells wholly inside one answer (no geometry test needed) */
-    size_t n_cells_empty;  /**< cells outside every polygon */
-    size_t n_cells_border; /**< cells tested with GEOS at query time */
+    size_t grid_w, grid_h;    /**< grid size, 0 when there is no grid */
+    size_t n_cells_inside;    /**< cells wholly inside one answer (no geometry test needed) */
+    size_t n_cells_empty;     /**< cells outside every polygon */
+    size_t n_cells_border;    /**< cells on a boundary, each split into 8 x 8 sub-cells */
+    size_t n_subcells_inside; /**< sub-cells wholly inside one answer */
+    size_t n_subcells_empty;  /**< sub-cells outside every polygon */
+    size_t n_subcells_border; /**< sub-cells answered by GEOS at query time */
 } sg_geo_index_stats;
 
 /**

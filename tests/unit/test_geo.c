@@ -257,6 +257,9 @@ static void test_overlap_and_hole(void **state)
             assert_int_equal(st.grid_w * st.grid_h,
                              st.n_cells_inside + st.n_cells_empty + st.n_cells_border);
             assert_true(st.n_cells_inside > 0 && st.n_cells_empty > 0 && st.n_cells_border > 0);
+            assert_int_equal(st.n_cells_border * 64,
+                             st.n_subcells_inside + st.n_subcells_empty + st.n_subcells_border);
+            assert_true(st.n_subcells_border > 0 && st.n_subcells_border < st.n_cells_border * 64);
         }
         sg_geo_index_free(idx);
     }
