@@ -60,6 +60,28 @@ sg_err sg_weights_knn(const double *xy, size_t n, unsigned k, sg_weights **out);
  *  with lower bound 0. Errors: SG_INVAL (d <= 0 or not finite), SG_NOMEM. */
 sg_err sg_weights_band(const double *xy, size_t n, double d, sg_weights **out);
 
+/** Polygons read through GDAL/OGR for contiguity weights and GeoJSON output. */
+typedef struct sg_stats_polys {
+    size_t n;       /**< number of features with a polygon geometry */
+    char **id;      /**< n ids (the id field's text, or the feature number) */
+    double *xy;     /**< all ring vertices as x,y pairs */
+    size_t *start;  /**< n + 1 offsets (in vertices) into xy */
+    double *cx;     /**< n centroid x */
+    double *cy;     /**< n centroid y */
+    char **geojson; /**< n GeoJSON geometry texts, in the file's coordinates */
+} sg_stats_polys;
+
+/** Reads every polygon or multipolygon feature of the first layer of a file GDAL can open
+ *  (MapInfo, Shapefile, GeoPackage, GeoJSON...). id_field names the attribute used as id
+ *  (NULL: the 0-based feature number). On SG_OK *out is owned by the caller
+ *  (sg_stats_polys_free). Errors: SG_IO (cannot open), SG_NOTFOUND (no such field),
+ *  SG_INVAL (no polygons), SG_NOMEM. */
+sg_err sg_stats_polys_read(const char *path, const char *id_field, sg_stats_polys **out, char *msg,
+                           size_t msg_len);
+
+/** Releases polygons read by sg_stats_polys_read. NULL-safe. */
+void sg_stats_polys_free(sg_stats_polys *p);
+
 /** Releases weights made by the functions above. NULL-safe. */
 void sg_weights_free(sg_weights *w);
 
@@ -75,6 +97,9 @@ typedef struct sg_gistar_opts {
                              skips them) */
     uint64_t seed;      /**< random seed (default 1) */
     unsigned n_threads; /**< 0 = all online processors */
+    int spdep_perm;     /**< 0 (default): conditional permutation, area i keeps its value (as
+                             PySAL esda); 1: with include_self, area i's own slot is drawn from
+                             the others as well, as spdep::localG_perm 1.2 does */
     double fdr_q;       /**< Benjamini-Hochberg false-discovery rate for `significant`, on the
                              permutation p-values (or the normal p-values if n_perm == 0);
                              default 0.05 */
