@@ -35,10 +35,13 @@
 #define MAX_FIELDS 65536u
 #define MSG_LEN 200
 
-/* One record: field bytes back to back, each NUL-terminated, at offsets offs[i]. */
+/* One record: field bytes back to back, each NUL-terminated, at offsets offs[i]. Records
+ * in the queue, the one being built and the one handed out swap their buffers rather than
+ * allocate, so a steady read makes no allocation per record. */
 struct rec {
-    char *data;
+    sg_buf data;
     size_t *offs;
+    size_t offs_cap;
     size_t n_fields;
     long line;
     sg_err err;
@@ -161,8 +164,13 @@ static int convert_field(sg_csv *r, const unsigned char *s, size_t len, size_t f
         rec_fail(r, SG_INVAL, "line %ld, field %zu: NUL byte in field", r->rec_line, field_no);
         return -1;
     }
-    if (r->cd == (iconv_t)-1) {
-        for (size_t i = 0; i < len;) {
+    /* Plain ASCII (no shift or escape bytes) is the same in every encoding we accept. */
+    size_t ascii = 0;
+    while (ascii < len && s[ascii] < 0x80 && s[ascii] != 0x1B && s[ascii] != 0x0E &&
+           s[ascii] != 0x0F)
+        ascii++;
+    if (ascii == len || r->cd == (iconv_t)-1) {
+        for (size_t i = ascii; i < len;) {
             size_t k = utf8_seq(s + i, len - i);
             if (k == 0) {
                 rec_fail(r, SG_INVAL,
@@ -242,6 +250,15 @@ static void on_field(void *field, size_t len, void *ud)
     r->offs[r->n_fields++] = off;
 }
 
+/* Initialises queue slots [from, to) as empty records with no buffers. */
+static void slots_init(struct rec *q, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++) {
+        memset(&q[i], 0, sizeof(q[i]));
+        sg_buf_init(&q[i].data, MAX_RECORD);
+    }
+}
+
 /* Moves the record being built to the end of the queue. Returns 0, -1 on OOM. */
 static int push_record(sg_csv *r)
 {
@@ -250,28 +267,35 @@ static int push_record(sg_csv *r)
         struct rec *nq = malloc(ncap * sizeof(*nq));
         if (nq == NULL)
             return -1;
-        for (size_t i = 0; i < r->q_len; i++)
+        /* All old slots move (the free ones keep their buffers for reuse). */
+        for (size_t i = 0; i < r->q_cap; i++)
             nq[i] = r->q[(r->q_head + i) % r->q_cap];
+        slots_init(nq, r->q_cap, ncap);
         free(r->q);
         r->q = nq;
         r->q_cap = ncap;
         r->q_head = 0;
     }
     struct rec *dst = &r->q[(r->q_head + r->q_len) % r->q_cap];
-    memset(dst, 0, sizeof(*dst));
+    if (!r->rec_err && r->data.data == NULL && sg_buf_append(&r->data, "", 0))
+        return -1;
+    /* Swap buffers: the slot takes the finished record, the builder takes the slot's old
+     * (empty) buffers. */
+    sg_buf old_data = dst->data;
+    size_t *old_offs = dst->offs, old_cap = dst->offs_cap;
+    dst->data = r->data;
+    dst->offs = r->offs;
+    dst->offs_cap = r->cap_fields;
+    dst->n_fields = r->rec_err ? 0 : r->n_fields;
     dst->line = r->rec_line ? r->rec_line : r->line;
     dst->err = r->rec_err;
-    if (r->rec_err) {
+    if (r->rec_err)
         memcpy(dst->msg, r->rec_msg, sizeof dst->msg);
-    } else {
-        if (r->data.data == NULL && sg_buf_append(&r->data, "", 0))
-            return -1;
-        dst->data = sg_buf_detach(&r->data, NULL);
-        dst->offs = r->offs;
-        dst->n_fields = r->n_fields;
-        r->offs = NULL;
-        r->cap_fields = 0;
-    }
+    else
+        dst->msg[0] = '\0';
+    r->data = old_data;
+    r->offs = old_offs;
+    r->cap_fields = old_cap;
     r->q_len++;
     sg_buf_reset(&r->data);
     r->n_fields = 0;
@@ -397,20 +421,24 @@ static void feed(sg_csv *r)
 
 static void rec_clear(struct rec *x)
 {
-    free(x->data);
+    sg_buf_fini(&x->data);
     free(x->offs);
-    memset(x, 0, sizeof(*x));
+    x->offs = NULL;
+    x->offs_cap = 0;
+    x->n_fields = 0;
 }
 
-/* Takes the next record from the queue into *out (cleared first). Returns SG_NOTFOUND at
- * the end, a fatal error, or SG_OK (out->err tells whether the record itself is good). */
+/* Takes the next record from the queue into *out; out's old buffers go back to the queue
+ * for reuse. Returns SG_NOTFOUND at the end, a fatal error, or SG_OK (out->err tells
+ * whether the record itself is good). */
 static sg_err pop(sg_csv *r, struct rec *out)
 {
     feed(r);
     if (r->q_len == 0)
         return r->fatal ? r->fatal : SG_NOTFOUND;
-    rec_clear(out);
+    struct rec tmp = *out;
     *out = r->q[r->q_head];
+    r->q[r->q_head] = tmp;
     r->q_head = (r->q_head + 1) % r->q_cap;
     r->q_len--;
     return SG_OK;
@@ -428,7 +456,7 @@ static int ptrs_for(const struct rec *x, const char ***ptrs, size_t *cap)
         *cap = ncap;
     }
     for (size_t i = 0; i < x->n_fields; i++)
-        (*ptrs)[i] = x->data + x->offs[i];
+        (*ptrs)[i] = x->data.data + x->offs[i];
     return 0;
 }
 
@@ -444,8 +472,8 @@ void sg_csv_free(sg_csv *r)
         iconv_close(r->cd);
     sg_buf_fini(&r->data);
     free(r->offs);
-    for (size_t i = 0; i < r->q_len; i++)
-        rec_clear(&r->q[(r->q_head + i) % r->q_cap]);
+    for (size_t i = 0; i < r->q_cap; i++)
+        rec_clear(&r->q[i]);
     free(r->q);
     rec_clear(&r->cur);
     rec_clear(&r->header);
@@ -478,6 +506,8 @@ static sg_err reader_new(const sg_csv_opts *o, sg_csv **out, char *msg, size_t n
     r->line = 1;
     snprintf(r->enc, sizeof r->enc, "%s", enc);
     sg_buf_init(&r->data, MAX_RECORD);
+    sg_buf_init(&r->cur.data, MAX_RECORD);
+    sg_buf_init(&r->header.data, MAX_RECORD);
     if (!is_utf8_name(enc)) {
         r->cd = iconv_open("UTF-8", enc);
         if (r->cd == (iconv_t)-1) {
