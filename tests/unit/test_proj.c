@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,6 +228,61 @@ static void test_porto_alegre(void **state)
     sg_proj_free(p);
 }
 
+/* One object per thread: four threads reproject the same 2,000 points of a 1 km grid over
+ * Belo Horizonte with their own sg_proj and must all agree with a single-threaded run. */
+#define GRID 2000
+
+static double grid_ref[GRID][2];
+
+static void grid_point(int i, double *x, double *y)
+{
+    *x = 600000.0 + (i % 40) * 1000.0;
+    *y = 780000.0 + (i / 40) * 1000.0;
+}
+
+static void *proj_worker(void *arg)
+{
+    (void)arg;
+    sg_proj *p = NULL;
+    char msg[256];
+    if (sg_proj_new(BH_SRS, &p, msg, sizeof msg))
+        return (void *)1;
+    void *rv = NULL;
+    for (int round = 0; round < 3 && rv == NULL; round++) {
+        for (int i = 0; i < GRID; i++) {
+            double x, y, lon, lat;
+            grid_point(i, &x, &y);
+            if (sg_proj_to_wgs84(p, x, y, &lon, &lat) || lon != grid_ref[i][0] ||
+                lat != grid_ref[i][1]) {
+                rv = (void *)1;
+                break;
+            }
+        }
+    }
+    sg_proj_free(p);
+    return rv;
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    sg_proj *p = make(BH_SRS);
+    for (int i = 0; i < GRID; i++) {
+        double x, y;
+        grid_point(i, &x, &y);
+        assert_int_equal(sg_proj_to_wgs84(p, x, y, &grid_ref[i][0], &grid_ref[i][1]), SG_OK);
+    }
+    sg_proj_free(p);
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, proj_worker, NULL), 0);
+    for (int i = 0; i < 4; i++) {
+        void *rv;
+        pthread_join(t[i], &rv);
+        assert_null(rv);
+    }
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -269,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_utm_central_meridian),
         cmocka_unit_test(test_belo_horizonte),
         cmocka_unit_test(test_porto_alegre),
+        cmocka_unit_test(test_threads),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests_name("proj", tests, NULL, NULL);
