@@ -15,10 +15,10 @@
 
 struct sg_arena_block;
 
-/** A memory arena. Fields are readable: used is the number of bytes handed out so far
- *  (with the padding that aligns each allocation), reserved the bytes held in blocks (what the
- * arena costs in memory, excluding block headers), max the cap on reserved. Change them only
- *  through the functions below. */
+/** A memory arena. Fields are readable: used is the number of bytes handed out so far (with
+ *  the padding that aligns each allocation); reserved is the number of bytes held in blocks
+ *  (what the arena costs in memory, block headers aside); max is the cap on reserved.
+ *  Change them only through the functions below. */
 typedef struct sg_arena {
     struct sg_arena_block *head; /* newest block first */
     size_t used, reserved, max;
