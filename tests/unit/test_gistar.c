@@ -17,6 +17,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
+#include <unistd.h>
 
 #include "safegrid/stats.h"
 
@@ -259,12 +261,69 @@ static void test_polys_errors(void **state)
     assert_null(p);
 }
 
+/* The CLI: counts by feature number, queen weights from the MapInfo file, no permutations;
+ * the z-scores in the JSON are spdep's. Duplicate polygon ids (two neighbourhoods are both
+ * called SAO JOSE in BairroBH) are refused rather than silently merged. */
+static void test_cli_gistar(void **state)
+{
+    (void)state;
+    static bh_ref ref;
+    read_fixture(&ref);
+    char csv[64], out[64], geo[64];
+    snprintf(csv, sizeof(csv), "/tmp/sg_test_gi_%d.csv", (int)getpid());
+    snprintf(out, sizeof(out), "/tmp/sg_test_gi_%d.json", (int)getpid());
+    snprintf(geo, sizeof(geo), "/tmp/sg_test_gi_%d.geojson", (int)getpid());
+    FILE *f = fopen(csv, "w");
+    assert_non_null(f);
+    fprintf(f, "fid,count\n");
+    /* Area 239 (ZONA RURAL, feature 238) has no occurrences; leave its row out on purpose:
+     * it must be reported as without counts and taken as 0. */
+    assert_true(ref.count[238] == 0);
+    for (size_t i = 0; i < 240; i++)
+        if (i != 238)
+            fprintf(f, "%zu,%.0f\n", i, ref.count[i]);
+    fprintf(f, "999,5\n"); /* an id that is not a polygon */
+    fclose(f);
+    const char *argv[] = {"analyze", "gistar",     "--counts",  csv,      "--id",
+                          "fid",     "--polygons", BH_MIF,      "--perm", "0",
+                          "--out",   out,          "--geojson", geo};
+    assert_int_equal(sg_analyze_cli(14, (char **)argv), 0);
+    json_error_t je;
+    json_t *j = json_load_file(out, 0, &je), *g = json_load_file(geo, 0, &je);
+    unlink(csv);
+    unlink(out);
+    unlink(geo);
+    assert_non_null(j);
+    assert_non_null(g);
+    assert_int_equal(json_array_size(json_object_get(g, "features")), 240);
+    json_t *res = json_object_get(j, "results");
+    assert_int_equal(json_array_size(res), 240);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(j, "unmatched_ids"), 0)),
+                        "999");
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(j, "areas_without_counts"), 0)), "238");
+    for (size_t i = 0; i < 240; i++) {
+        double z = json_real_value(json_object_get(json_array_get(res, i), "z"));
+        assert_true(fabs(z - ref.g[i]) < 1e-9);
+    }
+    json_decref(j);
+    json_decref(g);
+
+    const char *dup[] = {"analyze",    "gistar", "--counts",  csv,
+                         "--polygons", BH_MIF,   "--poly-id", "nobai"};
+    assert_int_equal(sg_analyze_cli(8, (char **)dup), 1);
+    const char *help[] = {"analyze", "gistar", "--help"};
+    assert_int_equal(sg_analyze_cli(3, (char **)help), 0);
+    const char *bad[] = {"analyze", "gistar", "--counts", "x"};
+    assert_int_equal(sg_analyze_cli(4, (char **)bad), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bh_against_spdep), cmocka_unit_test(test_hand_gistar),
         cmocka_unit_test(test_knn_band_grid),    cmocka_unit_test(test_fdr),
-        cmocka_unit_test(test_polys_errors),
+        cmocka_unit_test(test_polys_errors),     cmocka_unit_test(test_cli_gistar),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

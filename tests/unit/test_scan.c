@@ -16,6 +16,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
+#include <unistd.h>
 
 #include "safegrid/stats.h"
 
@@ -316,13 +318,56 @@ static void test_prm_errors(void **state)
                      SG_IO);
 }
 
+static int run_cli(int argc, const char **argv)
+{
+    return sg_analyze_cli(argc, (char **)argv);
+}
+
+/* The CLI over SaTScan's own files: the JSON carries SaTScan's most likely cluster. */
+static void test_cli_scan(void **state)
+{
+    (void)state;
+    char out[64];
+    snprintf(out, sizeof(out), "/tmp/sg_test_scan_%d.json", (int)getpid());
+    const char *argv[] = {"analyze", "scan",  "--prm", NYC "NYCfever_retro.prm", "--reps", "19",
+                          "--quiet", "--out", out,     "--max-clusters",         "3"};
+    assert_int_equal(run_cli(11, argv), 0);
+    json_error_t je;
+    json_t *j = json_load_file(out, 0, &je);
+    unlink(out);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "type")), "retrospective");
+    assert_int_equal(json_integer_value(json_object_get(j, "cases")), 194);
+    json_t *cl = json_object_get(j, "clusters");
+    assert_int_equal(json_array_size(cl), 3);
+    json_t *c0 = json_array_get(cl, 0);
+    assert_string_equal(json_string_value(json_object_get(c0, "centre")), "10454");
+    assert_string_equal(json_string_value(json_object_get(c0, "start")), "2001-11-08");
+    assert_string_equal(json_string_value(json_object_get(c0, "end")), "2001-11-08");
+    assert_int_equal(json_integer_value(json_object_get(c0, "observed")), 5);
+    assert_true(fabs(json_real_value(json_object_get(c0, "llr")) - 8.119521) < 5e-7);
+    assert_int_equal(json_array_size(json_object_get(c0, "locations")), 8);
+    json_decref(j);
+
+    const char *help[] = {"analyze", "scan", "--help"};
+    assert_int_equal(run_cli(3, help), 0);
+    const char *bad[] = {"analyze", "scan", "--reps", "x", "--prm", "a"};
+    assert_int_equal(run_cli(6, bad), 2);
+    const char *none[] = {"analyze", "scan"};
+    assert_int_equal(run_cli(2, none), 2);
+    const char *missing[] = {"analyze", "scan", "--prm", "tests/fixtures/stats/none.prm"};
+    assert_int_equal(run_cli(4, missing), 1);
+    const char *unknown[] = {"analyze", "bogus"};
+    assert_int_equal(run_cli(2, unknown), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nyc_retrospective), cmocka_unit_test(test_nyc_prospective),
         cmocka_unit_test(test_nyc_pvalues),       cmocka_unit_test(test_threads_reproducible),
         cmocka_unit_test(test_hand_example),      cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_prm_errors),
+        cmocka_unit_test(test_prm_errors),        cmocka_unit_test(test_cli_scan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "safegrid/stats.h"
 
@@ -112,13 +115,61 @@ static void test_bad_input(void **state)
     assert_int_equal(sg_surge_ears(NULL, 3, &o, s, a), SG_INVAL);
 }
 
+/* The CLI on a CSV with one case per row: the series of test_c2_c3 for area "A" over
+ * 2001-01-01..07 and 2001-01-09..13 (no row at all on the 8th, which is therefore a missing
+ * day, not a day without cases), plus one row for area "B". C2 alarms at axis days 10 and 11,
+ * i.e. 2001-01-12 and 2001-01-13. */
+static void test_cli_surge(void **state)
+{
+    (void)state;
+    const int counts[] = {2, 4, 2, 4, 2, 4, 2, 3, 3, 3, 8, 9};
+    const int dom[] = {1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13};
+    char csv[64], out[64];
+    snprintf(csv, sizeof(csv), "/tmp/sg_test_surge_%d.csv", (int)getpid());
+    snprintf(out, sizeof(out), "/tmp/sg_test_surge_%d.json", (int)getpid());
+    FILE *f = fopen(csv, "w");
+    assert_non_null(f);
+    fprintf(f, "when;area;kind\n");
+    for (int t = 0; t < 12; t++)
+        for (int k = 0; k < counts[t]; k++)
+            fprintf(f, "%d/1/2001 10:00;A;theft\n", dom[t]);
+    fprintf(f, "2001-01-03;B;theft\n");
+    fclose(f);
+    const char *argv[] = {"analyze", "surge", "--daily",     csv, "--date", "when",
+                          "--key",   "area",  "--delimiter", ";", "--out",  out};
+    assert_int_equal(sg_analyze_cli(12, (char **)argv), 0);
+    json_error_t je;
+    json_t *j = json_load_file(out, 0, &je);
+    unlink(csv);
+    unlink(out);
+    assert_non_null(j);
+    assert_int_equal(json_integer_value(json_object_get(j, "days")), 12);
+    json_t *miss = json_object_get(j, "missing_days");
+    assert_int_equal(json_array_size(miss), 1);
+    assert_string_equal(json_string_value(json_array_get(miss, 0)), "2001-01-08");
+    assert_int_equal(json_integer_value(json_object_get(j, "alarms")), 2);
+    json_t *a = json_object_get(json_array_get(json_object_get(j, "series"), 0), "alarms");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(a, 0), "date")),
+                        "2001-01-12");
+    assert_true(fabs(json_real_value(json_object_get(json_array_get(a, 0), "statistic")) - 5) <
+                1e-9);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(a, 1), "date")),
+                        "2001-01-13");
+    json_decref(j);
+    const char *help[] = {"analyze", "surge", "--help"};
+    assert_int_equal(sg_analyze_cli(3, (char **)help), 0);
+    const char *bad[] = {"analyze", "surge", "--daily", "x.csv", "--method", "c9"};
+    assert_int_equal(sg_analyze_cli(6, (char **)bad), 2);
+    const char *nofile[] = {"analyze", "surge", "--daily", "/nonexistent.csv"};
+    assert_int_equal(sg_analyze_cli(4, (char **)nofile), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_c1),
-        cmocka_unit_test(test_c2_c3),
-        cmocka_unit_test(test_sparse_floor),
-        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_c1),           cmocka_unit_test(test_c2_c3),
+        cmocka_unit_test(test_sparse_floor), cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_cli_surge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
