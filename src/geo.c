@@ -1208,7 +1208,9 @@ sg_err sg_geo_import_file(const char *path, const sg_geo_import_opts *opts, sg_g
     }
     OGRFeatureDefnH defn = OGR_L_GetLayerDefn(layer);
     struct fields fl = {.encoding = o->encoding};
-    fl.utf8 = OGR_L_TestCapability(layer, OLCStringsAsUTF8) && o->encoding == NULL;
+    /* A driver that converts to UTF-8 itself (MapInfo with a Charset, GeoJSON, GPKG) is
+     * trusted over the encoding option, which would otherwise convert twice. */
+    fl.utf8 = OGR_L_TestCapability(layer, OLCStringsAsUTF8);
     if (lookup_field(defn, o->code_field, &fl.code, msg, n) ||
         lookup_field(defn, o->name_field, &fl.name, msg, n) ||
         lookup_field(defn, o->level_field, &fl.level, msg, n) ||

@@ -840,6 +840,8 @@ static void test_supplied_parents(void **state)
     sg_geo_import_opts o;
     sg_geo_import_opts_init(&o);
     o.srs = POA_SRS;
+    o.name_field = "NAME";
+    o.encoding = "CP1252"; /* the DBF declares none; 0xE3 is a-tilde in CP1252 too */
     o.fixed_level = SG_GEO_COMMUNITY;
     o.parents = &parent;
     o.n_parents = 1;
@@ -851,6 +853,7 @@ static void test_supplied_parents(void **state)
         assert_string_equal(imp->areas[i].parent_code, "POA");
     }
     assert_int_equal(count_issues(imp, SG_GEO_ISSUE_NO_PARENT, NULL, NULL), 0);
+    assert_string_equal(find_area(imp, "0")->name, "S\xc3\xa3o Geraldo");
     sg_geo_import_free(imp);
     /* A parent field naming unknown codes is reported, not trusted (83 names; the 8
      * attribute-less polygons have no parent). */
