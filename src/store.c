@@ -19,6 +19,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,8 @@
 /* ---- schema ------------------------------------------------------------------------------ */
 
 static const char *const migrations[] = {
-    /* 1: categories, cases (the projection) and their event timeline */
+    /* 1: settings and secrets, categories, cases (the projection) and their timeline */
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);"
     "CREATE TABLE category ("
     "  code TEXT PRIMARY KEY,"
     "  type TEXT NOT NULL,"
@@ -47,7 +49,6 @@ static const char *const migrations[] = {
     "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
     "  due_at INTEGER, closed_at INTEGER,"
     "  escalations INTEGER NOT NULL DEFAULT 0,"
-    "  tracking_code TEXT NOT NULL UNIQUE,"
     "  source TEXT, source_key TEXT,"
     "  version INTEGER NOT NULL);"
     "CREATE UNIQUE INDEX cases_source ON cases(source, source_key) WHERE source_key IS NOT NULL;"
@@ -134,7 +135,18 @@ struct sg_store {
     pthread_mutex_t pool_mu;
     conn *free_readers;
     int schema_version;
+    unsigned char tracking_key[SG_TRACKING_KEY_BYTES];
+    uint64_t n_commits, n_jobs; /* guarded by mu */
+    /* checkpointer: folds the WAL back into the database off the writer's path */
+    conn *ckpt;
+    pthread_t ckpt_thread;
+    int ckpt_started;
+    int ckpt_wanted; /* guarded by mu */
+    pthread_cond_t wake_ckpt;
 };
+
+/* WAL size in pages (4 KiB) past which the checkpointer is woken. */
+#define CHECKPOINT_PAGES 4000
 
 static sg_err sql_err(sqlite3 *db, int rc, char *msg, size_t n, const char *what)
 {
@@ -293,9 +305,166 @@ static sg_err migrate(conn *c, int upto, int *out_version, char *msg, size_t n)
     return SG_OK;
 }
 
+/* Reads the tracking-code key from meta, creating it on a writable first open. */
+static sg_err load_key(conn *c, int create, unsigned char key[SG_TRACKING_KEY_BYTES], char *msg,
+                       size_t n)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key = 'tracking_key'", -1, &st,
+                           NULL) != SQLITE_OK)
+        return sg_errf(SG_CORRUPT, msg, n, "cannot read settings: %s", sqlite3_errmsg(c->db));
+    int found = 0;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == SG_TRACKING_KEY_BYTES) {
+        memcpy(key, sqlite3_column_blob(st, 0), SG_TRACKING_KEY_BYTES);
+        found = 1;
+    }
+    sqlite3_finalize(st);
+    if (found)
+        return SG_OK;
+    if (!create)
+        return sg_errf(SG_CORRUPT, msg, n, "the database has no tracking-code key");
+    randombytes_buf(key, SG_TRACKING_KEY_BYTES);
+    if (sqlite3_prepare_v2(c->db, "INSERT INTO meta (key, value) VALUES ('tracking_key', ?)", -1,
+                           &st, NULL) != SQLITE_OK)
+        return sg_errf(SG_IO, msg, n, "cannot store settings: %s", sqlite3_errmsg(c->db));
+    sqlite3_bind_blob(st, 1, key, SG_TRACKING_KEY_BYTES, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return sg_errf(SG_IO, msg, n, "cannot store settings: %s", sqlite3_errmsg(c->db));
+    return SG_OK;
+}
+
+void sg_store_stats(sg_store *s, uint64_t *n_commits, uint64_t *n_writes)
+{
+    pthread_mutex_lock(&s->mu);
+    *n_commits = s->n_commits;
+    *n_writes = s->n_jobs;
+    pthread_mutex_unlock(&s->mu);
+}
+
+const unsigned char *sg_store_tracking_key(sg_store *s)
+{
+    return s->tracking_key;
+}
+
 /* ---- the writer -------------------------------------------------------------------------- */
 
 static sg_err run_job(sg_store *s, sg_store_job *job);
+
+static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
+static const char SQL_COMMIT[] = "COMMIT";
+static const char SQL_ROLLBACK[] = "ROLLBACK";
+
+/* Runs a cached statement that returns no rows. */
+static sg_err step_cached(conn *c, const char *sql, char *msg, size_t n)
+{
+    sqlite3_stmt *st;
+    sg_err err = prep(c, sql, &st);
+    if (err)
+        return sg_errf(err, msg, n, "%s: %s", sql, sqlite3_errmsg(c->db));
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return sql_err(c->db, rc, msg, n, sql);
+    return SG_OK;
+}
+
+/* Called by SQLite after each commit of the writer with the WAL's size in pages. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    (void)db;
+    (void)name;
+    sg_store *s = arg;
+    if (pages >= CHECKPOINT_PAGES) {
+        pthread_mutex_lock(&s->mu);
+        s->ckpt_wanted = 1;
+        pthread_cond_signal(&s->wake_ckpt);
+        pthread_mutex_unlock(&s->mu);
+    }
+    return SQLITE_OK;
+}
+
+/* The checkpointer copies committed WAL frames into the database with PASSIVE
+ * checkpoints, which never block the writer or readers; SQLite restarts the WAL from its
+ * beginning at the next write once a checkpoint has copied everything. */
+static void *checkpointer_main(void *arg)
+{
+    sg_store *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->ckpt_wanted && !s->stopping)
+            pthread_cond_wait(&s->wake_ckpt, &s->mu);
+        if (s->stopping)
+            break;
+        s->ckpt_wanted = 0;
+        pthread_mutex_unlock(&s->mu);
+        sqlite3_wal_checkpoint_v2(s->ckpt->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* Runs one job in a transaction of its own. */
+static sg_err run_alone(sg_store *s, sg_store_job *j, char *em, size_t n)
+{
+    sg_err txerr = step_cached(s->writer, SQL_BEGIN, em, n);
+    if (txerr)
+        return txerr;
+    j->msg[0] = '\0';
+    j->err = run_job(s, j);
+    if (j->err) {
+        step_cached(s->writer, SQL_ROLLBACK, NULL, 0);
+        return SG_OK;
+    }
+    txerr = step_cached(s->writer, SQL_COMMIT, em, n);
+    if (txerr)
+        step_cached(s->writer, SQL_ROLLBACK, NULL, 0);
+    return txerr;
+}
+
+/* Runs a batch of jobs in one transaction. A job that fails before changing anything
+ * (SQLite undoes a failed statement by itself, and jobs check before they write) leaves
+ * its neighbours alone. A job that fails after changing rows would leave a half-done
+ * write in the transaction: then the batch is rolled back and every job runs again in its
+ * own transaction. This avoids a savepoint per job, whose statement journal costs more
+ * than the job itself. Returns a transaction-level error, which fails every job. */
+static sg_err run_batch(sg_store *s, sg_store_job *batch, char *em, size_t n)
+{
+    sqlite3 *db = s->writer->db;
+    sg_err txerr = step_cached(s->writer, SQL_BEGIN, em, n);
+    if (txerr)
+        return txerr;
+    int dirty = 0;
+    for (sg_store_job *j = batch; j != NULL; j = j->next) {
+        int before = sqlite3_total_changes(db);
+        j->msg[0] = '\0';
+        j->err = run_job(s, j);
+        if (j->err && sqlite3_total_changes(db) != before) {
+            dirty = 1;
+            break;
+        }
+    }
+    if (!dirty) {
+        txerr = step_cached(s->writer, SQL_COMMIT, em, n);
+        if (!txerr)
+            return SG_OK;
+        step_cached(s->writer, SQL_ROLLBACK, NULL, 0);
+        if (batch->next == NULL)
+            return txerr;
+    } else {
+        step_cached(s->writer, SQL_ROLLBACK, NULL, 0);
+    }
+    for (sg_store_job *j = batch; j != NULL; j = j->next) {
+        sg_err e = run_alone(s, j, em, n);
+        if (e) {
+            j->err = e;
+            snprintf(j->msg, sizeof j->msg, "commit failed: %s", em);
+        }
+    }
+    return SG_OK;
+}
 
 static void *writer_main(void *arg)
 {
@@ -319,25 +488,11 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&s->mu);
 
         char em[120] = "";
-        sg_err txerr = exec(s->writer, "BEGIN IMMEDIATE", em, sizeof em);
-        for (sg_store_job *j = batch; j != NULL && !txerr; j = j->next) {
-            if (exec(s->writer, "SAVEPOINT job", em, sizeof em) != SG_OK) {
-                txerr = SG_IO;
-                break;
-            }
-            j->msg[0] = '\0';
-            j->err = run_job(s, j);
-            if (j->err)
-                exec(s->writer, "ROLLBACK TO job", NULL, 0);
-            exec(s->writer, "RELEASE job", NULL, 0);
-        }
-        if (!txerr)
-            txerr = exec(s->writer, "COMMIT", em, sizeof em);
-        if (txerr)
-            exec(s->writer, "ROLLBACK", NULL, 0);
-
+        sg_err txerr = run_batch(s, batch, em, sizeof em);
         pthread_mutex_lock(&s->mu);
+        s->n_commits++;
         for (sg_store_job *j = batch, *next; j != NULL; j = next) {
+            s->n_jobs++;
             next = j->next;
             if (txerr) {
                 j->err = txerr;
@@ -414,6 +569,8 @@ sg_err sg_store_open_opts(const char *path, const sg_store_opts *o, sg_store **o
         o = &defaults;
     if (path == NULL || path[0] == '\0')
         return sg_errf(SG_INVAL, msg, n, "no database path given");
+    if (sodium_init() < 0)
+        return sg_errf(SG_IO, msg, n, "libsodium found no source of randomness");
     sg_err err = SG_NOMEM;
     sg_store *s = calloc(1, sizeof(*s));
     if (s == NULL)
@@ -424,6 +581,7 @@ sg_err sg_store_open_opts(const char *path, const sg_store_opts *o, sg_store **o
     pthread_mutex_init(&s->pool_mu, NULL);
     pthread_cond_init(&s->wake_writer, NULL);
     pthread_cond_init(&s->wake_callers, NULL);
+    pthread_cond_init(&s->wake_ckpt, NULL);
     if (s->path == NULL)
         goto fail;
 
@@ -435,6 +593,11 @@ sg_err sg_store_open_opts(const char *path, const sg_store_opts *o, sg_store **o
         s->schema_version = user_version(r);
         if (s->schema_version < 0) {
             err = sg_errf(SG_CORRUPT, msg, n, "%s is not a safegrid database", path);
+            conn_close(r);
+            goto fail;
+        }
+        err = load_key(r, 0, s->tracking_key, msg, n);
+        if (err) {
             conn_close(r);
             goto fail;
         }
@@ -450,7 +613,10 @@ sg_err sg_store_open_opts(const char *path, const sg_store_opts *o, sg_store **o
     char em[200];
     err = exec(s->writer, "PRAGMA journal_mode=WAL", em, sizeof em);
     if (!err)
-        err = exec(s->writer, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", em, sizeof em);
+        err = exec(s->writer,
+                   "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; "
+                   "PRAGMA temp_store=MEMORY",
+                   em, sizeof em);
     if (err) {
         err = sg_errf(err == SG_BUSY ? SG_BUSY : SG_CORRUPT, msg, n,
                       "%s is not a usable database: %s", path, em);
@@ -458,13 +624,24 @@ sg_err sg_store_open_opts(const char *path, const sg_store_opts *o, sg_store **o
     }
     int upto = o->max_version > 0 && o->max_version < N_MIGRATIONS ? o->max_version : N_MIGRATIONS;
     err = migrate(s->writer, upto, &s->schema_version, msg, n);
+    if (!err)
+        err = load_key(s->writer, 1, s->tracking_key, msg, n);
     if (err)
         goto fail;
+    err = conn_open(path, 0, &s->ckpt, msg, n);
+    if (err)
+        goto fail;
+    sqlite3_wal_hook(s->writer->db, wal_hook, s);
     if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
         err = sg_errf(SG_NOMEM, msg, n, "cannot start the writer thread");
         goto fail;
     }
     s->thread_started = 1;
+    if (pthread_create(&s->ckpt_thread, NULL, checkpointer_main, s) != 0) {
+        err = sg_errf(SG_NOMEM, msg, n, "cannot start the checkpointer thread");
+        goto fail;
+    }
+    s->ckpt_started = 1;
     *out = s;
     return SG_OK;
 fail:
@@ -480,9 +657,13 @@ void sg_store_close(sg_store *s)
         pthread_mutex_lock(&s->mu);
         s->stopping = 1;
         pthread_cond_signal(&s->wake_writer);
+        pthread_cond_signal(&s->wake_ckpt);
         pthread_mutex_unlock(&s->mu);
         pthread_join(s->thread, NULL);
     }
+    if (s->ckpt_started)
+        pthread_join(s->ckpt_thread, NULL);
+    conn_close(s->ckpt);
     while (s->free_readers) {
         conn *c = s->free_readers;
         s->free_readers = c->next_free;
@@ -495,6 +676,7 @@ void sg_store_close(sg_store *s)
     }
     pthread_cond_destroy(&s->wake_writer);
     pthread_cond_destroy(&s->wake_callers);
+    pthread_cond_destroy(&s->wake_ckpt);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->pool_mu);
     free(s->path);
@@ -572,10 +754,9 @@ static void col_copy(sqlite3_stmt *st, int i, char *dst, size_t n)
 
 #define CASE_COLS                                                                                  \
     "id, type, category, status, priority, title, description, lon, lat, area_id, org_id, "        \
-    "created_at, updated_at, due_at, closed_at, escalations, tracking_code, source, source_key, "  \
-    "version"
+    "created_at, updated_at, due_at, closed_at, escalations, source, source_key, version"
 
-static sg_err read_case(sqlite3_stmt *st, sg_case *c)
+static sg_err read_case(sg_store *s, sqlite3_stmt *st, sg_case *c)
 {
     memset(c, 0, sizeof(*c));
     c->id = sqlite3_column_int64(st, 0);
@@ -594,10 +775,10 @@ static sg_err read_case(sqlite3_stmt *st, sg_case *c)
     c->due_at = sqlite3_column_int64(st, 13);
     c->closed_at = sqlite3_column_int64(st, 14);
     c->escalations = sqlite3_column_int(st, 15);
-    col_copy(st, 16, c->tracking_code, sizeof c->tracking_code);
-    c->source = col_dup(st, 17);
-    c->source_key = col_dup(st, 18);
-    c->version = sqlite3_column_int64(st, 19);
+    c->source = col_dup(st, 16);
+    c->source_key = col_dup(st, 17);
+    c->version = sqlite3_column_int64(st, 18);
+    sg_case_code_encode(s->tracking_key, c->id, c->tracking_code);
     if ((sqlite3_column_type(st, 5) != SQLITE_NULL && c->title == NULL) ||
         (sqlite3_column_type(st, 6) != SQLITE_NULL && c->description == NULL)) {
         sg_case_fini(c);
@@ -633,8 +814,8 @@ void sg_event_fini(sg_event *e)
 
 static const char SQL_CASE_INSERT[] =
     "INSERT INTO cases (type, category, status, priority, title, description, lon, lat, "
-    "area_id, org_id, created_at, updated_at, due_at, tracking_code, source, source_key, "
-    "version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)";
+    "area_id, org_id, created_at, updated_at, due_at, source, source_key, version) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)";
 static const char SQL_EVENT_INSERT[] =
     "INSERT INTO case_event (case_id, seq, at, actor, role, kind, from_status, to_status, "
     "reason, data) VALUES (?,?,?,?,?,?,?,?,?,?)";
@@ -671,33 +852,25 @@ static sg_err job_case_insert(sg_store *s, sg_store_job *job)
     sg_err err = prep(s->writer, SQL_CASE_INSERT, &st);
     if (err)
         return err;
-    for (int attempt = 0;; attempt++) {
-        sqlite3_bind_text(st, 1, c->type, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, c->category, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, c->status, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 4, c->priority);
-        bind_text(st, 5, c->title);
-        bind_text(st, 6, c->description);
-        bind_coord(st, 7, c->lon);
-        bind_coord(st, 8, c->lat);
-        bind_pos_int(st, 9, c->area_id);
-        bind_pos_int(st, 10, c->org_id);
-        sqlite3_bind_int64(st, 11, c->created_at);
-        sqlite3_bind_int64(st, 12, c->created_at);
-        bind_pos_int(st, 13, c->due_at);
-        sqlite3_bind_text(st, 14, c->tracking_code, -1, SQLITE_STATIC);
-        bind_text(st, 15, c->source);
-        bind_text(st, 16, c->source_key);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc == SQLITE_DONE)
-            break;
+    sqlite3_bind_text(st, 1, c->type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, c->category, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, c->status, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, c->priority);
+    bind_text(st, 5, c->title);
+    bind_text(st, 6, c->description);
+    bind_coord(st, 7, c->lon);
+    bind_coord(st, 8, c->lat);
+    bind_pos_int(st, 9, c->area_id);
+    bind_pos_int(st, 10, c->org_id);
+    sqlite3_bind_int64(st, 11, c->created_at);
+    sqlite3_bind_int64(st, 12, c->created_at);
+    bind_pos_int(st, 13, c->due_at);
+    bind_text(st, 14, c->source);
+    bind_text(st, 15, c->source_key);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
         const char *em = sqlite3_errmsg(s->writer->db);
-        if (rc == SQLITE_CONSTRAINT && strstr(em, "tracking_code") && attempt < 3) {
-            /* 50 random bits collide about once in 10^15 pairs; draw again. */
-            sg_case_tracking_code(c->tracking_code);
-            continue;
-        }
         if (rc == SQLITE_CONSTRAINT && strstr(em, "source"))
             return sg_errf(SG_CONFLICT, job->msg, sizeof job->msg,
                            "already imported (source %s, key %s)", c->source ? c->source : "",
@@ -709,6 +882,7 @@ static sg_err job_case_insert(sg_store *s, sg_store_job *job)
     }
     c->id = sqlite3_last_insert_rowid(s->writer->db);
     c->version = 1;
+    sg_case_code_encode(s->tracking_key, c->id, c->tracking_code);
     c->updated_at = c->created_at;
     return insert_event(s->writer, c->id, 1, c->created_at, job->actor, job->role, "created", NULL,
                         c->status, NULL, NULL, job->msg, sizeof job->msg);
@@ -783,24 +957,20 @@ sg_err sg_store_case_change(sg_store *s, const sg_case_change *ch, int64_t *new_
 }
 
 static const char SQL_CASE_GET[] = "SELECT " CASE_COLS " FROM cases WHERE id = ?";
-static const char SQL_CASE_GET_CODE[] = "SELECT " CASE_COLS " FROM cases WHERE tracking_code = ?";
 
-static sg_err case_get(sg_store *s, const char *sql, int64_t id, const char *code, sg_case *out)
+sg_err sg_store_case_get(sg_store *s, int64_t id, sg_case *out)
 {
     conn *c;
     sg_err err = reader_get(s, &c);
     if (err)
         return err;
     sqlite3_stmt *st;
-    err = prep(c, sql, &st);
+    err = prep(c, SQL_CASE_GET, &st);
     if (!err) {
-        if (code)
-            sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 1, id);
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW)
-            err = read_case(st, out);
+            err = read_case(s, st, out);
         else if (rc == SQLITE_DONE)
             err = SG_NOTFOUND;
         else
@@ -809,18 +979,6 @@ static sg_err case_get(sg_store *s, const char *sql, int64_t id, const char *cod
     }
     reader_put(s, c);
     return err;
-}
-
-sg_err sg_store_case_get(sg_store *s, int64_t id, sg_case *out)
-{
-    return case_get(s, SQL_CASE_GET, id, NULL, out);
-}
-
-sg_err sg_store_case_get_by_code(sg_store *s, const char *code, sg_case *out)
-{
-    if (code == NULL)
-        return SG_INVAL;
-    return case_get(s, SQL_CASE_GET_CODE, 0, code, out);
 }
 
 void sg_case_list_fini(sg_case_list *l)
@@ -914,7 +1072,7 @@ sg_err sg_store_case_list(sg_store *s, const sg_case_filter *f, sg_case_list *ou
             l.next_cursor = l.items[l.n_items - 1].id;
             break;
         }
-        err = read_case(st, &l.items[l.n_items]);
+        err = read_case(s, st, &l.items[l.n_items]);
         if (!err)
             l.n_items++;
     }
@@ -1018,7 +1176,7 @@ sg_err sg_store_case_overdue(sg_store *s, int64_t now, sg_case_visit_fn fn, void
         int rc;
         while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
             sg_case cs;
-            err = read_case(st, &cs);
+            err = read_case(s, st, &cs);
             if (err)
                 break;
             int stop = fn(ctx, &cs);

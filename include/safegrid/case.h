@@ -87,6 +87,10 @@ typedef struct sg_transition {
 /** Returns the workflow table and its length through *n. Static, never NULL. */
 const sg_transition *sg_case_workflow(size_t *n);
 
+/** Writes type's default time allowed per priority (seconds, P1..P4) to out, for
+ *  categories created without their own. SG_INVAL for an unknown type. */
+sg_err sg_case_default_deadlines(const char *type, int64_t out[4]);
+
 /** Returns the roles (bitmask) that may create a case of type, 0 for an unknown type. */
 unsigned sg_case_creator_roles(const char *type);
 
@@ -160,8 +164,16 @@ sg_err sg_case_get_by_code(sg_store *s, const char *code, sg_case *out);
  *  count. */
 sg_err sg_case_escalate_overdue(sg_store *s, int64_t now, size_t *n_escalated);
 
-/** Makes a public tracking code: 10 characters of Crockford base32 (50 random bits from
- *  libsodium) as XXXXX-XXXXX, with no link to the case's content. buf needs 12 bytes. */
-void sg_case_tracking_code(char buf[12]);
+/** Writes case id's public tracking code, XXXXX-XXXXX in Crockford base32: a keyed
+ *  permutation of the id under the database's secret key (sg_store_tracking_key), so it
+ *  is unguessable without the key, carries nothing about the case, and is unique because
+ *  ids are. buf needs 12 bytes. */
+void sg_case_code_encode(const unsigned char key[SG_TRACKING_KEY_BYTES], int64_t id, char buf[12]);
+
+/** Reads a tracking code as a person may type it (any case, with or without the dash, O
+ *  for 0, I or L for 1) back into a case id. Returns 0 on success, -1 if code is not a
+ *  well-formed code. A well-formed code may still name no case. */
+int sg_case_code_decode(const unsigned char key[SG_TRACKING_KEY_BYTES], const char *code,
+                        int64_t *id);
 
 #endif

@@ -44,6 +44,14 @@ void sg_store_close(sg_store *s);
 int sg_store_schema_version(sg_store *s);
 int sg_store_latest_version(void);
 
+/** The database's secret key for tracking codes (created at first open; read-only view
+ *  owned by the store). */
+#define SG_TRACKING_KEY_BYTES 16
+const unsigned char *sg_store_tracking_key(sg_store *s);
+
+/** Counts of group commits and of writes they carried since open (for /metrics). */
+void sg_store_stats(sg_store *s, uint64_t *n_commits, uint64_t *n_writes);
+
 /** Runs PRAGMA integrity_check; SG_CORRUPT with the first problem in msg if it fails. */
 sg_err sg_store_integrity_check(sg_store *s, char *msg, size_t n);
 
@@ -82,7 +90,7 @@ typedef struct sg_case {
     int64_t org_id;                                    /* 0 when none */
     int64_t created_at, updated_at, due_at, closed_at; /* Unix seconds; 0 when unset */
     int escalations;
-    char tracking_code[12];
+    char tracking_code[12]; /* derived from id, see sg_case_code_encode */
     char *source;
     char *source_key;
     int64_t version;
@@ -136,9 +144,8 @@ sg_err sg_store_case_insert_submit(sg_store *s, sg_case *c, const char *actor, c
 sg_err sg_store_case_change(sg_store *s, const sg_case_change *ch, int64_t *new_version, char *msg,
                             size_t n);
 
-/** Reads one case by id, or by tracking code. SG_NOTFOUND if absent. */
+/** Reads one case by id. SG_NOTFOUND if absent. */
 sg_err sg_store_case_get(sg_store *s, int64_t id, sg_case *out);
-sg_err sg_store_case_get_by_code(sg_store *s, const char *code, sg_case *out);
 
 /** Filters for sg_store_case_list(); zero-initialise, then set what you need. */
 typedef struct sg_case_filter {

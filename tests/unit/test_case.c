@@ -658,14 +658,41 @@ static void test_tracking_codes(void **state)
     regex_t re;
     assert_int_equal(regcomp(&re, "^[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}$", REG_EXTENDED),
                      0);
-    char seen[2000][12];
-    for (int i = 0; i < 2000; i++) {
-        sg_case_tracking_code(seen[i]);
+    const unsigned char *key = sg_store_tracking_key(f->s);
+    unsigned char other_key[SG_TRACKING_KEY_BYTES];
+    memcpy(other_key, key, sizeof other_key);
+    other_key[0] ^= 1;
+    /* Codes of ids 1..2000 and a few large ones: well-formed, distinct, decode back, and a
+     * one-bit change of the key changes them. Consecutive ids share no visible pattern:
+     * at most a few of 2000 neighbours share their first character by chance (1/32). */
+    static char seen[2003][12];
+    const int64_t big[] = {(1ll << 50) - 1, (1ll << 40) + 7, 123456789};
+    int same_first = 0;
+    for (int i = 0; i < 2003; i++) {
+        int64_t id = i < 2000 ? i + 1 : big[i - 2000];
+        sg_case_code_encode(key, id, seen[i]);
         assert_int_equal(regexec(&re, seen[i], 0, NULL, 0), 0);
-        for (int k = 0; k < i; k++)
-            assert_string_not_equal(seen[i], seen[k]);
+        int64_t back = 0;
+        assert_int_equal(sg_case_code_decode(key, seen[i], &back), 0);
+        assert_int_equal(back, id);
+        char alt[12];
+        sg_case_code_encode(other_key, id, alt);
+        assert_string_not_equal(alt, seen[i]);
+        if (i > 0 && i < 2000 && seen[i][0] == seen[i - 1][0])
+            same_first++;
     }
+    assert_true(same_first < 2000 / 32 * 2);
+    for (int i = 0; i < 2003; i++)
+        for (int k = 0; k < i; k++)
+            if (strcmp(seen[i], seen[k]) == 0)
+                fail_msg("codes of two ids are equal: %s", seen[i]);
     regfree(&re);
+    int64_t junk;
+    assert_int_equal(sg_case_code_decode(key, "ABCDE-1234", &junk), -1);
+    assert_int_equal(sg_case_code_decode(key, "ABCDE-123456", &junk), -1);
+    assert_int_equal(sg_case_code_decode(key, "ABCDE-1234U", &junk), -1);
+    assert_int_equal(sg_case_code_decode(key, "ABCDE_12345", &junk), -1);
+    assert_int_equal(sg_case_code_decode(key, "", &junk), -1);
     int64_t id = new_case(f->s, "request");
     sg_case c, d;
     assert_int_equal(sg_case_get(f->s, id, &c), SG_OK);

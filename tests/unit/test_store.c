@@ -76,7 +76,7 @@ static void test_migrate_empty(void **state)
     assert_int_equal(tu_run(cmd, out, sizeof out), 0);
     char want[256];
     snprintf(want, sizeof want,
-             "%d\nwal\narea case_event cases category organisation "
+             "%d\nwal\narea case_event cases category meta organisation "
              "routing_rule\n",
              sg_store_latest_version());
     assert_string_equal(out, want);
@@ -96,9 +96,9 @@ static void test_migrate_from_older(void **state)
     snprintf(cmd, sizeof cmd,
              "sqlite3 '%s' \"INSERT INTO category VALUES ('pothole', 'request', 'Pothole', "
              "86400, 86400, 86400, 86400, 0); INSERT INTO cases (id, type, category, status, "
-             "priority, lon, lat, created_at, updated_at, due_at, tracking_code, version) "
+             "priority, lon, lat, created_at, updated_at, due_at, version) "
              "VALUES (7, 'request', 'pothole', 'submitted', 3, -43.938, -19.919, 1000000000, "
-             "1000000000, 1000086400, 'ABCDE-12345', 1); INSERT INTO case_event (case_id, seq, "
+             "1000000000, 1000086400, 1); INSERT INTO case_event (case_id, seq, "
              "at, actor, role, kind, to_status) VALUES (7, 1, 1000000000, 'old', 'caseworker', "
              "'created', 'submitted')\"",
              f->path);
@@ -114,7 +114,7 @@ static void test_migrate_from_older(void **state)
     assert_int_equal(c.created_at, 1000000000);
     assert_true(fabs(c.lon + 43.938) < 1e-12);
     assert_int_equal(c.area_id, 0);
-    assert_string_equal(c.tracking_code, "ABCDE-12345");
+    assert_int_equal(strlen(c.tracking_code), 11);
     sg_case_fini(&c);
     sg_event *ev;
     size_t n;
