@@ -649,3 +649,53 @@ void sg_csv_header(const sg_csv *r, const char *const **fields, size_t *n_fields
     *fields = r->hptrs;
     *n_fields = r->header.n_fields;
 }
+
+/* ---- writing ------------------------------------------------------------------------- */
+
+sg_err sg_csv_format_row(sg_buf *out, const char *const *fields, size_t n_fields, char delim,
+                         unsigned flags)
+{
+    if (out == NULL || (fields == NULL && n_fields > 0) || delim == '"' || delim == '\r' ||
+        delim == '\n' || delim == '\0')
+        return SG_INVAL;
+    size_t start = out->len;
+    sg_err err = SG_OK;
+    for (size_t i = 0; i < n_fields && !err; i++) {
+        const char *f = fields[i];
+        if (f == NULL) {
+            err = SG_INVAL;
+            break;
+        }
+        size_t len = strlen(f);
+        const char specials[] = {delim, '"', '\r', '\n', '\0'};
+        /* A record of one empty field must not become a blank line, which readers skip. */
+        int quote =
+            (n_fields == 1 && len == 0) || strpbrk(f, specials) != NULL ||
+            (len > 0 && (f[0] == ' ' || f[0] == '\t' || f[len - 1] == ' ' || f[len - 1] == '\t'));
+        int formula = (flags & SG_CSV_ESCAPE_FORMULAS) && len > 0 && strchr("=+-@\t\r", f[0]);
+        if (i > 0)
+            err = sg_buf_append(out, &delim, 1);
+        if (!err && quote)
+            err = sg_buf_append(out, "\"", 1);
+        if (!err && formula)
+            err = sg_buf_append(out, "'", 1);
+        for (const char *p = f; *p && !err;) {
+            const char *q = quote ? strchr(p, '"') : NULL;
+            size_t k = q ? (size_t)(q - p) + 1 : strlen(p);
+            err = sg_buf_append(out, p, k);
+            if (!err && q)
+                err = sg_buf_append(out, "\"", 1); /* double the quote */
+            p += k;
+        }
+        if (!err && quote)
+            err = sg_buf_append(out, "\"", 1);
+    }
+    if (!err)
+        err = sg_buf_append(out, "\r\n", 2);
+    if (err && out->data != NULL) {
+        /* Leave the buffer as it was before the call. */
+        out->len = start;
+        out->data[start] = '\0';
+    }
+    return err;
+}

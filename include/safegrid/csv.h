@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 
+#include "safegrid/buf.h"
 #include "safegrid/error.h"
 
 typedef struct sg_csv sg_csv;
@@ -72,5 +73,21 @@ void sg_csv_header(const sg_csv *r, const char *const **fields, size_t *n_fields
 
 /** Closes the file (if any) and releases the reader. NULL-safe. */
 void sg_csv_free(sg_csv *r);
+
+/** Flag for sg_csv_format_row: prefix a field that starts with = + - @ TAB or CR with a
+ *  single quote, so that spreadsheet programs show it as text instead of running it as a
+ *  formula (OWASP "CSV injection"). Use it for files meant to be opened in a spreadsheet;
+ *  it changes the data, so leave it off for machine-read exports. */
+#define SG_CSV_ESCAPE_FORMULAS 1u
+
+/** Appends one RFC 4180 record to out: the n_fields strings separated by delim and ended
+ *  by CRLF. A field is quoted when it contains delim, a quote, CR or LF, or begins or ends
+ *  with a space or tab (and a lone empty field, so the record is not a blank line); quotes
+ *  inside are doubled. Fields are written byte for byte (pass
+ *  UTF-8). flags is 0 or SG_CSV_ESCAPE_FORMULAS. Errors: SG_INVAL (NULL field, or delim
+ *  is a quote, CR or LF), SG_TOOBIG / SG_NOMEM from the buffer, which then holds what it
+ *  held before the call. */
+sg_err sg_csv_format_row(sg_buf *out, const char *const *fields, size_t n_fields, char delim,
+                         unsigned flags);
 
 #endif

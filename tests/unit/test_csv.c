@@ -337,12 +337,78 @@ static void test_limits(void **state)
     sg_csv_free(NULL);
 }
 
+static void test_format_row(void **state)
+{
+    (void)state;
+    sg_buf b;
+    sg_buf_init(&b, 1 << 16);
+    const char *row[] = {"plain", "a,b", "say \"hi\"", "two\nlines", " padded", "", "Praça"};
+    assert_int_equal(sg_csv_format_row(&b, row, 7, ',', 0), SG_OK);
+    /* RFC 4180: quote fields with the delimiter, quotes or line breaks; double inner quotes;
+     * CRLF at the end. Leading/trailing blanks are quoted so no reader trims them. */
+    assert_string_equal(b.data,
+                        "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",\" padded\",,Praça\r\n");
+    /* Read back by the reader: the same fields. */
+    const char *hdr[] = {"h1", "h2", "h3", "h4", "h5", "h6", "h7"};
+    sg_buf all;
+    sg_buf_init(&all, 1 << 16);
+    assert_int_equal(sg_csv_format_row(&all, hdr, 7, ';', 0), SG_OK);
+    assert_int_equal(sg_csv_format_row(&all, row, 7, ';', 0), SG_OK);
+    sg_csv *r = NULL;
+    char msg[256];
+    sg_csv_opts o = {.delim = ';', .encoding = NULL, .max_field = 0};
+    assert_int_equal(sg_csv_open_mem(all.data, all.len, &o, &r, msg, sizeof msg), SG_OK);
+    const char *const *f;
+    size_t nf;
+    long line;
+    assert_int_equal(sg_csv_next(r, &f, &nf, &line, msg, sizeof msg), SG_OK);
+    assert_int_equal(nf, 7);
+    for (size_t i = 0; i < 7; i++)
+        assert_string_equal(f[i], row[i]);
+    assert_int_equal(line, 2);
+    sg_csv_free(r);
+    sg_buf_fini(&all);
+
+    /* Formula escaping (OWASP CSV injection): leading = + - @ get a quote mark. */
+    sg_buf_reset(&b);
+    const char *cells[] = {"=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "ok", "1-2"};
+    assert_int_equal(sg_csv_format_row(&b, cells, 6, ',', SG_CSV_ESCAPE_FORMULAS), SG_OK);
+    assert_string_equal(b.data, "\"'=HYPERLINK(\"\"x\"\")\",'+1,'-2,'@SUM(A1),ok,1-2\r\n");
+
+    /* Errors leave the buffer as it was. */
+    sg_buf_reset(&b);
+    assert_int_equal(sg_buf_puts(&b, "keep"), SG_OK);
+    const char *with_null[] = {"a", NULL};
+    assert_int_equal(sg_csv_format_row(&b, with_null, 2, ',', 0), SG_INVAL);
+    assert_string_equal(b.data, "keep");
+    assert_int_equal(sg_csv_format_row(&b, row, 1, '"', 0), SG_INVAL);
+    sg_buf small;
+    sg_buf_init(&small, 8);
+    assert_int_equal(sg_buf_puts(&small, "ab"), SG_OK);
+    assert_int_equal(sg_csv_format_row(&small, row, 2, ',', 0), SG_TOOBIG);
+    assert_string_equal(small.data, "ab");
+    assert_int_equal(small.len, 2);
+    /* One empty field is quoted so it does not read back as a skipped blank line. */
+    sg_buf_reset(&small);
+    const char *empty[] = {""};
+    assert_int_equal(sg_csv_format_row(&small, empty, 1, ',', 0), SG_OK);
+    assert_string_equal(small.data, "\"\"\r\n");
+    sg_buf_reset(&small);
+    assert_int_equal(sg_buf_puts(&small, "ab"), SG_OK);
+    /* No fields: an empty line. */
+    assert_int_equal(sg_csv_format_row(&small, NULL, 0, ',', 0), SG_OK);
+    assert_string_equal(small.data, "ab\r\n");
+    sg_buf_fini(&small);
+    sg_buf_fini(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_belo_horizonte), cmocka_unit_test(test_recife_latin1),
         cmocka_unit_test(test_rfc4180_cases),  cmocka_unit_test(test_bad_records_continue),
         cmocka_unit_test(test_encodings),      cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_format_row),
     };
     return cmocka_run_group_tests_name("csv", tests, NULL, NULL);
 }
