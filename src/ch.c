@@ -60,6 +60,8 @@ typedef struct pqueue {
 struct sg_route_ws {
     const sg_route *r;
     uint32_t *dist[2], *stamp[2], cur[2];
+    uint32_t *touched[2]; /* nodes reached by the current search of each direction */
+    size_t n_touched[2];
     uint32_t *pnode[2], *pedge[2];
     pqueue q[2];
     uint64_t *bits, *sum;
@@ -245,7 +247,7 @@ sg_err sg_route_open(const char *path, sg_route **out, char *msg, size_t n)
         /* about the nodes that nearly every selection reaches; SG_ROUTE_CORE overrides it
          * for experiments (see docs/internals/ch.md) */
         const char *env = getenv("SG_ROUTE_CORE");
-        uint32_t k = r->n / 16 < 4096 ? r->n / 16 : 4096;
+        uint32_t k = r->n / 32 < 2048 ? r->n / 32 : 2048;
         if (env)
             k = (uint32_t)strtoul(env, NULL, 10);
         r->core = k >= r->n ? 0 : r->n - k;
@@ -325,6 +327,7 @@ void sg_route_ws_free(sg_route_ws *ws)
         free(ws->stamp[d]);
         free(ws->pnode[d]);
         free(ws->pedge[d]);
+        free(ws->touched[d]);
         free(ws->q[d].a);
     }
     free(ws->bits);
@@ -350,7 +353,8 @@ sg_err sg_route_ws_new(const sg_route *r, sg_route_ws **out)
         ws->stamp[d] = calloc(n, sizeof(uint32_t));
         ws->pnode[d] = malloc(n * sizeof(uint32_t));
         ws->pedge[d] = malloc(n * sizeof(uint32_t));
-        ok = ok && ws->dist[d] && ws->stamp[d] && ws->pnode[d] && ws->pedge[d];
+        ws->touched[d] = malloc(n * sizeof(uint32_t));
+        ok = ok && ws->dist[d] && ws->stamp[d] && ws->pnode[d] && ws->pedge[d] && ws->touched[d];
     }
     ws->bits = calloc(words, sizeof(uint64_t));
     ws->sum = calloc((words + 63) / 64, sizeof(uint64_t));
@@ -414,6 +418,7 @@ static void new_round(sg_route_ws *ws, int d)
         ws->cur[d] = 1;
     }
     ws->q[d].n = 0;
+    ws->n_touched[d] = 0;
 }
 
 static uint32_t getd(const sg_route_ws *ws, int d, uint32_t v)
@@ -423,6 +428,8 @@ static uint32_t getd(const sg_route_ws *ws, int d, uint32_t v)
 
 static int setd(sg_route_ws *ws, int d, uint32_t v, uint32_t dist, uint32_t pn, uint32_t pe)
 {
+    if (ws->stamp[d][v] != ws->cur[d])
+        ws->touched[d][ws->n_touched[d]++] = v;
     ws->stamp[d][v] = ws->cur[d];
     ws->dist[d][v] = dist;
     ws->pnode[d][v] = pn;
@@ -799,28 +806,38 @@ static void select_nodes(sg_route_ws *ws, int pull, const seed *t, size_t nt)
     const sg_route *r = ws->r;
     uint64_t *bits = ws->bits, *sum = ws->sum;
     const uint32_t core = r->core;
-    size_t sp = 0;
+    const uint32_t *first = r->first[pull];
+    const sgr_edge *ed = r->ed[pull];
+    uint32_t *queue = ws->stack;
+    size_t head = 0, tail = 0;
+    /* breadth first, with prefetches a few entries ahead: the lists of low nodes are
+     * scattered, so the cost is cache misses, and independent ones overlap */
     for (size_t i = 0; i < nt; i++) {
         uint32_t v = t[i].v;
         if (v >= core || (bits[v >> 6] & (1ULL << (v & 63))))
             continue;
         bits[v >> 6] |= 1ULL << (v & 63);
         sum[v >> 12] |= 1ULL << ((v >> 6) & 63);
-        ws->stack[sp++] = v;
-        while (sp) {
-            uint32_t u = ws->stack[--sp];
-            for (uint32_t e = r->first[pull][u]; e < r->first[pull][u + 1]; e++) {
-                uint32_t x = r->ed[pull][e].to;
-                uint64_t bit = 1ULL << (x & 63);
-                if (x >= core || (bits[x >> 6] & bit))
-                    continue;
-                bits[x >> 6] |= bit;
-                sum[x >> 12] |= 1ULL << ((x >> 6) & 63);
-                ws->stack[sp++] = x;
-            }
+        __builtin_prefetch(&first[v]);
+        queue[tail++] = v;
+    }
+    while (head < tail) {
+        if (head + 4 < tail)
+            __builtin_prefetch(&ed[first[queue[head + 4]]]);
+        uint32_t u = queue[head++];
+        for (uint32_t e = first[u]; e < first[u + 1]; e++) {
+            uint32_t x = ed[e].to;
+            uint64_t bit = 1ULL << (x & 63);
+            if (x >= core || (bits[x >> 6] & bit))
+                continue;
+            bits[x >> 6] |= bit;
+            sum[x >> 12] |= 1ULL << ((x >> 6) & 63);
+            __builtin_prefetch(&first[x]);
+            queue[tail++] = x;
         }
     }
-    /* read out in descending order and clear as we go */
+    /* read out in descending order; the summary is cleared here, the bits (still needed by
+     * the sweeps to recognise selected nodes) by clear_selection */
     size_t no = 0;
     size_t nsum = ((size_t)r->n + 4095) / 4096;
     for (size_t s = nsum; s-- > 0;) {
@@ -829,7 +846,6 @@ static void select_nodes(sg_route_ws *ws, int pull, const seed *t, size_t nt)
             sum[s] &= ~(1ULL << hb);
             size_t w = s * 64 + (size_t)hb;
             uint64_t word = bits[w];
-            bits[w] = 0;
             while (word) {
                 int b = 63 - __builtin_clzll(word);
                 word &= ~(1ULL << b);
@@ -838,6 +854,13 @@ static void select_nodes(sg_route_ws *ws, int pull, const seed *t, size_t nt)
         }
     }
     ws->n_order = no;
+}
+
+static void clear_selection(sg_route_ws *ws)
+{
+    for (size_t i = 0; i < ws->n_order; i++)
+        ws->bits[ws->order[i] >> 6] = 0;
+    ws->n_order = 0;
 }
 
 /* Upward search in direction d from seeds (explores the whole upward space), then the
@@ -856,31 +879,37 @@ static sg_err sweep(sg_route_ws *ws, int d, const seed *s, size_t ns)
     const int pull = 1 - d;
     const uint32_t *first = r->first[pull];
     const sgr_edge *ed = r->ed[pull];
+    const uint32_t core = r->core;
+    const uint64_t *bits = ws->bits;
     uint32_t *sd = ws->sd;
-    for (uint32_t v = r->n; v-- > r->core;) {
-        uint32_t best = getd(ws, d, v);
+    /* start values: INF on the selection, the upward distance where the search got; this
+     * reads the search's arrays only at the few nodes it reached */
+    for (uint32_t v = core; v < r->n; v++)
+        sd[v] = INF;
+    for (size_t i = 0; i < ws->n_order; i++)
+        sd[ws->order[i]] = INF;
+    for (size_t i = 0; i < ws->n_touched[d]; i++) {
+        uint32_t v = ws->touched[d][i];
+        if (v >= core || (bits[v >> 6] & (1ULL << (v & 63))))
+            sd[v] = ws->dist[d][v];
+    }
+    /* pull from higher neighbours; INF + ms stays above INF in 64 bits, so no branch */
+    for (uint32_t v = r->n; v-- > core;) {
+        uint64_t best = sd[v];
         for (uint32_t e = first[v]; e < first[v + 1]; e++) {
-            uint32_t x = sd[ed[e].to];
-            if (x != INF) {
-                uint32_t c = sat_add(x, ed[e].ms);
-                if (c < best)
-                    best = c;
-            }
+            uint64_t c = (uint64_t)sd[ed[e].to] + ed[e].ms;
+            best = c < best ? c : best;
         }
-        sd[v] = best;
+        sd[v] = best >= INF ? INF : (uint32_t)best;
     }
     for (size_t i = 0; i < ws->n_order; i++) {
         uint32_t v = ws->order[i];
-        uint32_t best = getd(ws, d, v);
+        uint64_t best = sd[v];
         for (uint32_t e = first[v]; e < first[v + 1]; e++) {
-            uint32_t x = sd[ed[e].to];
-            if (x != INF) {
-                uint32_t c = sat_add(x, ed[e].ms);
-                if (c < best)
-                    best = c;
-            }
+            uint64_t c = (uint64_t)sd[ed[e].to] + ed[e].ms;
+            best = c < best ? c : best;
         }
-        sd[v] = best;
+        sd[v] = best >= INF ? INF : (uint32_t)best;
     }
     return SG_OK;
 }
@@ -946,6 +975,7 @@ static sg_err batched(const sg_route *r, sg_route_ws *ws, int d, size_t n_one,
             out[i * stride_one + j * stride_many] = direct < t ? direct : t;
         }
     }
+    clear_selection(ws);
     free(cnt);
     free(ms);
     return err;
@@ -998,6 +1028,7 @@ static sg_err node_batched(const sg_route *r, sg_route_ws *ws, int d, uint32_t o
     sg_err err = sweep(ws, d, &s, 1);
     for (size_t i = 0; i < n && !err; i++)
         out[i] = ws->sd[many[i]];
+    clear_selection(ws);
     free(t);
     return err;
 }

@@ -1210,6 +1210,8 @@ static int32_t priority(contractor *c, uint32_t v, int *oom)
     long removed = 0;
     for (uint32_t i = 0; i < c->a[v].n; i++)
         removed += (c->a[v].e[i].wo != INF) + (c->a[v].e[i].wi != INF);
+    /* edge difference, plus contracted neighbours to spread contraction evenly; weighting
+     * the hierarchy level in as well made no measurable difference on Gothenburg */
     long p = 2 * (s - removed) + (long)c->deleted[v];
     return (int32_t)p;
 }
