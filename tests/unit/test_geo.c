@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <geos_c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -732,6 +733,130 @@ static void test_bh_occurrences(void **state)
     sg_geo_import_free(imp);
 }
 
+/* Appends the vertices (mid = 0) or the segment midpoints (mid = 1) of a little-endian WKB
+ * Polygon or MultiPolygon to pts (x, y pairs). Vertices lie exactly on the borders; a
+ * midpoint, rounded, lies on or a hair to one side. Returns the bytes read. */
+static size_t wkb_points(const unsigned char *w, size_t len, int mid, double *pts, size_t *n,
+                         size_t cap)
+{
+    uint32_t type, k;
+    size_t at = 1;
+    assert_true(len >= 9 && w[0] == 1);
+    memcpy(&type, w + at, 4);
+    at += 4;
+    memcpy(&k, w + at, 4);
+    at += 4;
+    if (type == 6) {
+        for (uint32_t i = 0; i < k; i++)
+            at += wkb_points(w + at, len - at, mid, pts, n, cap);
+        return at;
+    }
+    assert_int_equal(type, 3);
+    for (uint32_t r = 0; r < k; r++) {
+        uint32_t np;
+        memcpy(&np, w + at, 4);
+        at += 4;
+        for (uint32_t i = 0; i < np; i++) {
+            double xy[2], nx[2];
+            memcpy(xy, w + at + 16 * (size_t)i, 16);
+            assert_true(*n + 1 <= cap);
+            if (!mid) {
+                pts[2 * *n] = xy[0];
+                pts[2 * *n + 1] = xy[1];
+                (*n)++;
+            } else if (i + 1 < np) {
+                memcpy(nx, w + at + 16 * (size_t)(i + 1), 16);
+                pts[2 * *n] = (xy[0] + nx[0]) / 2;
+                pts[2 * *n + 1] = (xy[1] + nx[1]) / 2;
+                (*n)++;
+            }
+        }
+        at += 16 * (size_t)np;
+    }
+    return at;
+}
+
+/* Every vertex and segment midpoint of the BH neighbourhoods (the hardest points: on a
+ * border, often shared) and uniform points over the city: the index, with and without
+ * the grid, must give what a plain loop over all polygons with GEOSCovers_r in id order
+ * gives (the rule: covers, smallest id). */
+static void test_bh_border_points(void **state)
+{
+    (void)state;
+    sg_geo_import *imp = import_bh();
+    size_t cap = 200000, n = 0;
+    double *pts = malloc(cap * 2 * sizeof(double));
+    for (size_t i = 0; i < imp->n_areas; i++)
+        wkb_points(imp->areas[i].wkb, imp->areas[i].wkb_len, 0, pts, &n, cap);
+    size_t n_vertices = n;
+    for (size_t i = 0; i < imp->n_areas; i++)
+        wkb_points(imp->areas[i].wkb, imp->areas[i].wkb_len, 1, pts, &n, cap);
+    uint64_t seed = 12345;
+    for (int i = 0; i < 5000 && n < cap; i++, n++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        pts[2 * n] = -44.07 + 0.22 * (double)(seed >> 11) / 9007199254740992.0;
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        pts[2 * n + 1] = -20.07 + 0.30 * (double)(seed >> 11) / 9007199254740992.0;
+    }
+    /* The peer: GEOS, unprepared, over all polygons sorted by id. */
+    GEOSContextHandle_t ctx = GEOS_init_r();
+    GEOSWKBReader *rd = GEOSWKBReader_create_r(ctx);
+    size_t na = imp->n_areas;
+    GEOSGeometry **g = malloc(na * sizeof(*g));
+    int64_t *ids = malloc(na * sizeof(*ids));
+    for (size_t i = 0; i < na; i++) {
+        /* insertion into id order */
+        int64_t id = strtoll(imp->areas[i].code, NULL, 10);
+        GEOSGeometry *gi = GEOSWKBReader_read_r(ctx, rd, imp->areas[i].wkb, imp->areas[i].wkb_len);
+        assert_non_null(gi);
+        size_t j = i;
+        while (j > 0 && ids[j - 1] > id) {
+            ids[j] = ids[j - 1];
+            g[j] = g[j - 1];
+            j--;
+        }
+        ids[j] = id;
+        g[j] = gi;
+    }
+    sg_geo_index *grid = index_of(imp, 0), *tree = index_of(imp, 1);
+    size_t differ = 0, found = 0;
+    for (size_t p = 0; p < n; p++) {
+        double x = pts[2 * p], y = pts[2 * p + 1];
+        GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(ctx, x, y);
+        int64_t want = -1;
+        for (size_t i = 0; i < na && want < 0; i++) {
+            double x0, y0, x1, y1;
+            GEOSGeom_getExtent_r(ctx, g[i], &x0, &y0, &x1, &y1);
+            if (x < x0 || x > x1 || y < y0 || y > y1)
+                continue;
+            if (GEOSCovers_r(ctx, g[i], pt) == 1)
+                want = ids[i];
+        }
+        GEOSGeom_destroy_r(ctx, pt);
+        int64_t a = locate_or(grid, x, y, -1), b = locate_or(tree, x, y, -1);
+        if (a != want || b != want) {
+            if (differ < 10)
+                fprintf(stderr, "point %.12f %.12f: grid %lld, tree %lld, GEOS loop %lld\n", x, y,
+                        (long long)a, (long long)b, (long long)want);
+            differ++;
+        }
+        found += p < n_vertices && want >= 0;
+    }
+    assert_int_equal(differ, 0);
+    assert_int_equal(found, n_vertices); /* every vertex is in some area */
+    assert_true(n_vertices > 10000);
+    for (size_t i = 0; i < na; i++)
+        GEOSGeom_destroy_r(ctx, g[i]);
+    GEOSWKBReader_destroy_r(ctx, rd);
+    GEOS_finish_r(ctx);
+    sg_geo_index_free(grid);
+    sg_geo_index_free(tree);
+    free(g);
+    free(ids);
+    free(pts);
+    sg_geo_import_free(imp);
+}
+
 /* ---- real data: Porto Alegre --------------------------------------------------------------- */
 
 static void test_poa(void **state)
@@ -869,11 +994,17 @@ int main(void)
 {
     GDALAllRegister();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_border_rule),      cmocka_unit_test(test_overlap_and_hole),
-        cmocka_unit_test(test_index_errors),     cmocka_unit_test(test_level_names),
-        cmocka_unit_test(test_import_geojson),   cmocka_unit_test(test_import_errors),
-        cmocka_unit_test(test_srs_override),     cmocka_unit_test(test_bh_landmarks),
-        cmocka_unit_test(test_bh_occurrences),   cmocka_unit_test(test_poa),
+        cmocka_unit_test(test_border_rule),
+        cmocka_unit_test(test_overlap_and_hole),
+        cmocka_unit_test(test_index_errors),
+        cmocka_unit_test(test_level_names),
+        cmocka_unit_test(test_import_geojson),
+        cmocka_unit_test(test_import_errors),
+        cmocka_unit_test(test_srs_override),
+        cmocka_unit_test(test_bh_landmarks),
+        cmocka_unit_test(test_bh_occurrences),
+        cmocka_unit_test(test_bh_border_points),
+        cmocka_unit_test(test_poa),
         cmocka_unit_test(test_supplied_parents),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
