@@ -161,7 +161,7 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 static int convert_field(sg_csv *r, const unsigned char *s, size_t len, size_t field_no)
 {
     if (memchr(s, '\0', len) != NULL) {
-        rec_fail(r, SG_INVAL, "line %ld, field %zu: NUL byte in field", r->rec_line, field_no);
+        rec_fail(r, SG_INVAL, "field %zu: NUL byte in field", field_no);
         return -1;
     }
     /* Plain ASCII (no shift or escape bytes) is the same in every encoding we accept. */
@@ -174,16 +174,15 @@ static int convert_field(sg_csv *r, const unsigned char *s, size_t len, size_t f
             size_t k = utf8_seq(s + i, len - i);
             if (k == 0) {
                 rec_fail(r, SG_INVAL,
-                         "line %ld, field %zu: invalid UTF-8 (byte 0x%02X at offset %zu); "
+                         "field %zu: invalid UTF-8 (byte 0x%02X at offset %zu); "
                          "is the file in another encoding?",
-                         r->rec_line, field_no, s[i], i);
+                         field_no, s[i], i);
                 return -1;
             }
             i += k;
         }
         if (sg_buf_append(&r->data, s, len)) {
-            rec_fail(r, SG_TOOBIG, "line %ld: record larger than %u bytes", r->rec_line,
-                     MAX_RECORD);
+            rec_fail(r, SG_TOOBIG, "record larger than %u bytes", MAX_RECORD);
             return -1;
         }
         return 0;
@@ -198,14 +197,12 @@ static int convert_field(sg_csv *r, const unsigned char *s, size_t len, size_t f
         size_t rc = iconv(r->cd, &in, &in_left, &o, &o_left);
         int e = errno;
         if (sg_buf_append(&r->data, tmp, sizeof tmp - o_left)) {
-            rec_fail(r, SG_TOOBIG, "line %ld: record larger than %u bytes", r->rec_line,
-                     MAX_RECORD);
+            rec_fail(r, SG_TOOBIG, "record larger than %u bytes", MAX_RECORD);
             return -1;
         }
         if (rc == (size_t)-1 && e != E2BIG) {
             size_t at = (size_t)((const unsigned char *)in - s);
-            rec_fail(r, SG_INVAL, "line %ld, field %zu: %s (byte 0x%02X at offset %zu) in %s",
-                     r->rec_line, field_no,
+            rec_fail(r, SG_INVAL, "field %zu: %s (byte 0x%02X at offset %zu) in %s", field_no,
                      e == EINVAL ? "incomplete character at end of field" : "invalid byte",
                      in_left ? (unsigned char)*in : 0, at, r->enc);
             return -1;
@@ -222,19 +219,18 @@ static void on_field(void *field, size_t len, void *ud)
     if (r->rec_err)
         return;
     if (len > r->max_field) {
-        rec_fail(r, SG_TOOBIG, "line %ld, field %zu: longer than %zu bytes", r->rec_line, field_no,
-                 r->max_field);
+        rec_fail(r, SG_TOOBIG, "field %zu: longer than %zu bytes", field_no, r->max_field);
         return;
     }
     if (r->n_fields >= MAX_FIELDS) {
-        rec_fail(r, SG_TOOBIG, "line %ld: more than %u fields", r->rec_line, MAX_FIELDS);
+        rec_fail(r, SG_TOOBIG, "more than %u fields", MAX_FIELDS);
         return;
     }
     if (r->n_fields == r->cap_fields) {
         size_t ncap = r->cap_fields ? r->cap_fields * 2 : 32;
         size_t *no = realloc(r->offs, ncap * sizeof(*no));
         if (no == NULL) {
-            rec_fail(r, SG_NOMEM, "line %ld: out of memory", r->rec_line);
+            rec_fail(r, SG_NOMEM, "out of memory");
             return;
         }
         r->offs = no;
@@ -244,7 +240,7 @@ static void on_field(void *field, size_t len, void *ud)
     if (convert_field(r, len ? field : (const unsigned char *)"", len, field_no))
         return;
     if (sg_buf_append(&r->data, "", 1)) {
-        rec_fail(r, SG_TOOBIG, "line %ld: record larger than %u bytes", r->rec_line, MAX_RECORD);
+        rec_fail(r, SG_TOOBIG, "record larger than %u bytes", MAX_RECORD);
         return;
     }
     r->offs[r->n_fields++] = off;
@@ -321,7 +317,7 @@ static void fail_and_resync(sg_csv *r, sg_err err, const char *why)
 {
     rec_start(r);
     r->rec_err = SG_OK;
-    rec_fail(r, err, "line %ld: %s", r->rec_line, why);
+    rec_fail(r, err, "%s", why);
     r->n_fields = 0;
     sg_buf_reset(&r->data);
     if (push_record(r)) {
@@ -553,7 +549,8 @@ static sg_err reader_begin(sg_csv *r, const char *name, char *msg, size_t n)
     } else if (err) {
         return sg_errf(err, msg, n, "%s: %s", name, r->fatal_msg);
     } else if (r->header.err) {
-        return sg_errf(r->header.err, msg, n, "%s: header row: %s", name, r->header.msg);
+        return sg_errf(r->header.err, msg, n, "%s: header row (line %ld): %s", name, r->header.line,
+                       r->header.msg);
     }
     if (ptrs_for(&r->header, &r->hptrs, &r->hptrs_cap))
         return sg_errf(SG_NOMEM, msg, n, "out of memory");

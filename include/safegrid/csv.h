@@ -56,9 +56,10 @@ sg_err sg_csv_open_mem(const void *data, size_t len, const sg_csv_opts *o, sg_cs
  *  SG_NOTFOUND: end of input (and on every later call).
  *  SG_INVAL: the record could not be read (malformed quoting, bytes invalid in the
  *  encoding, a NUL byte); SG_TOOBIG: a field over max_field, or a record over 64 MiB or
- *  65,536 fields. For both, *line is set, msg says why ("line 7: ..."), *fields and
- *  *n_fields are untouched, and the next call continues with the following record
- *  (after bad quoting, with the following line).
+ *  65,536 fields. For both, *line is set to the record's first line, msg says why without
+ *  repeating the line ("field 3: invalid UTF-8 ..."), *fields and *n_fields are untouched,
+ *  and the next call continues with the following record (after bad quoting, with the
+ *  following line).
  *  SG_IO: reading the file failed; SG_NOMEM. Both end the input. */
 sg_err sg_csv_next(sg_csv *r, const char *const **fields, size_t *n_fields, long *line, char *msg,
                    size_t n);
