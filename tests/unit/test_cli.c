@@ -1,0 +1,442 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Tests of the safegrid command line, run as a user runs it (the binary named by $SG_BIN,
+ * the sanitised build under `make check`): exit codes 0/1/2, one clear line on stderr
+ * for an error, --help everywhere, settings from a file and overrides, and the CSV import
+ * on the real Belo Horizonte file, checked against counts made with awk from the file.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <math.h>
+
+#include "testutil.h"
+
+#define BH_CSV "/usr/share/doc/libterralib-dev/examples/data/OcorrenciasBH.csv"
+#define BH_SRS                                                                                     \
+    "+proj=tmerc +lat_0=0 +lon_0=-45 +k=0.9996 +x_0=500000 +y_0=3000000 +ellps=aust_SA "           \
+    "+towgs84=-66.87,4.37,-38.52,0,0,0,0 +units=m +no_defs"
+
+static char dir[256];
+static char db[300];
+static const char *bin;
+static char out[1 << 16], err[1 << 16];
+
+/* Runs `safegrid ARGS` (a shell fragment) with stdout and stderr captured. */
+static int sg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sg(const char *fmt, ...)
+{
+    char args[4096], cmd[8192], errpath[320];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(errpath, sizeof errpath, "%s/stderr", dir);
+    snprintf(cmd, sizeof cmd, "%s %s 2>%s", bin, args, errpath);
+    int rc = tu_run(cmd, out, sizeof out);
+    FILE *f = fopen(errpath, "r");
+    size_t n = f ? fread(err, 1, sizeof err - 1, f) : 0;
+    err[n] = '\0';
+    if (f)
+        fclose(f);
+    return rc;
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* An error: exit 1 and exactly one line on stderr that contains `says`. */
+static void expect_error(int rc, const char *says)
+{
+    if (rc != 1 || count_lines(err) != 1 || strstr(err, says) == NULL)
+        fail_msg("want exit 1 and one line with '%s'; got %d, stderr:\n%s", says, rc, err);
+}
+
+static void expect_usage(int rc, const char *says)
+{
+    if (rc != 2 || strstr(err, says) == NULL || strstr(err, "usage") == NULL)
+        fail_msg("want exit 2, usage and '%s'; got %d, stderr:\n%s", says, rc, err);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    bin = getenv("SG_BIN");
+    if (bin == NULL)
+        bin = "build/san/safegrid";
+    tu_tmpdir(dir, sizeof dir);
+    snprintf(db, sizeof db, "%s/cli.db", dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tu_rmdir(dir);
+    return 0;
+}
+
+static void test_usage_and_help(void **state)
+{
+    (void)state;
+    assert_int_equal(sg("%s", ""), 2);
+    assert_non_null(strstr(err, "commands:"));
+    assert_int_equal(sg("--help"), 0);
+    assert_non_null(strstr(out, "case new"));
+    assert_int_equal(sg("frobnicate"), 2);
+    assert_non_null(strstr(err, "unknown command 'frobnicate'"));
+    assert_int_equal(sg("case"), 2);
+    assert_non_null(strstr(err, "needs a subcommand"));
+    assert_int_equal(sg("case explode"), 2);
+    assert_non_null(strstr(err, "unknown subcommand 'explode'"));
+    assert_int_equal(sg("case --help"), 0);
+    assert_non_null(strstr(out, "safegrid case move"));
+    const char *cmds[] = {"init",          "category add", "category list", "case new",
+                          "case list",     "case show",    "case move",     "case comment",
+                          "case escalate", "import cases", "summary"};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        assert_int_equal(sg("%s --help", cmds[i]), 0);
+        if (strstr(out, "usage: safegrid") == NULL || strstr(out, "--db PATH") == NULL)
+            fail_msg("%s --help printed:\n%s", cmds[i], out);
+    }
+    expect_usage(sg("init --db"), "--db needs a value");
+    expect_usage(sg("init --nope"), "unknown option '--nope'");
+    expect_usage(sg("init -x"), "unknown option '-x'");
+    expect_usage(sg("init extra"), "unexpected argument 'extra'");
+    expect_usage(sg("init --json=yes --db x"), "--json takes no value");
+    expect_usage(sg("init --db %s --log-level loud", db), "log level");
+    expect_usage(sg("init --db %s --set nodot", db), "--set nodot");
+}
+
+static void test_init_errors(void **state)
+{
+    (void)state;
+    expect_error(sg("init --db /nonexistent-dir/x.db"), "/nonexistent-dir/x.db");
+    assert_int_equal(sg("init --db %s", db), 0);
+    assert_non_null(strstr(out, "schema version"));
+    /* Running it again is harmless. */
+    assert_int_equal(sg("init --db %s", db), 0);
+    char junk[320];
+    snprintf(junk, sizeof junk, "%s/junk.db", dir);
+    FILE *f = fopen(junk, "w");
+    for (int i = 0; i < 200; i++)
+        fputs("not a database at all, just words\n", f);
+    fclose(f);
+    expect_error(sg("init --db %s", junk), "not a usable database");
+}
+
+static void test_config_file_and_overrides(void **state)
+{
+    (void)state;
+    char ini[320], db2[320], db3[320];
+    snprintf(ini, sizeof ini, "%s/safegrid.ini", dir);
+    snprintf(db2, sizeof db2, "%s/from-file.db", dir);
+    snprintf(db3, sizeof db3, "%s/from-set.db", dir);
+    FILE *f = fopen(ini, "w");
+    fprintf(f, "; test settings\n[store]\ndb = %s\n[log]\nlevel = warn\n", db2);
+    fclose(f);
+    assert_int_equal(sg("init --config %s", ini), 0);
+    assert_non_null(strstr(out, db2));
+    assert_int_equal(sg("init --config %s --set store.db=%s", ini, db3), 0);
+    assert_non_null(strstr(out, db3));
+    assert_int_equal(sg("init --config %s --set store.db=%s --db %s", ini, db3, db), 0);
+    assert_non_null(strstr(out, db));
+    f = fopen(ini, "w");
+    fprintf(f, "[store]\nthis line is wrong\n");
+    fclose(f);
+    expect_error(sg("init --config %s", ini), "safegrid.ini:2");
+    expect_error(sg("init --config %s/missing.ini", dir), "missing.ini");
+}
+
+static void test_category_errors(void **state)
+{
+    (void)state;
+    assert_int_equal(sg("init --db %s", db), 0);
+    expect_usage(sg("category add pothole --db %s", db), "--type is required");
+    expect_usage(sg("category add pothole --type complaint --db %s", db), "unknown case type");
+    expect_usage(sg("category add --type request --db %s", db), "missing argument");
+    const char *bad[] = {"1d,2d,3d",     "1d,2d,3d,4d,5d", "1x,2d,3d,4d", "-1d,2d,3d,4d",
+                         "abc,2d,3d,4d", "1dd,2d,3d,4d",   "0,1,2,3"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        expect_usage(sg("category add pothole --type request --deadlines %s --db %s", bad[i], db),
+                     "--deadlines");
+    expect_usage(sg("category add "
+                    "a123456789012345678901234567890123456789012345678901234567890123456789 "
+                    "--type request --db %s",
+                    db),
+                 "longer than");
+    assert_int_equal(
+        sg("category add pothole --type request --name 'Pothole' --deadlines 1d,2d,3d,4h --db %s",
+           db),
+        0);
+    assert_int_equal(sg("category list --json --db %s", db), 0);
+    json_t *j = json_loads(out, 0, NULL);
+    assert_non_null(j);
+    json_t *dl = json_object_get(json_array_get(j, 0), "deadline_seconds");
+    /* 1d, 2d, 3d, 4h in seconds */
+    assert_int_equal(json_integer_value(json_array_get(dl, 0)), 86400);
+    assert_int_equal(json_integer_value(json_array_get(dl, 2)), 259200);
+    assert_int_equal(json_integer_value(json_array_get(dl, 3)), 14400);
+    json_decref(j);
+}
+
+static void test_case_commands(void **state)
+{
+    (void)state;
+    assert_int_equal(sg("init --db %s", db), 0);
+    assert_int_equal(sg("category add pothole --type request --db %s", db), 0);
+    expect_usage(sg("case new --type request --db %s", db), "--type and --category");
+    const char *bad_prio[] = {"0", "5", "x", "2.5", ""};
+    for (size_t i = 0; i < sizeof bad_prio / sizeof bad_prio[0]; i++)
+        expect_usage(sg("case new --type request --category pothole --priority '%s' --db %s",
+                        bad_prio[i], db),
+                     "--priority");
+    expect_usage(sg("case new --type request --category pothole --lon 1 --db %s", db),
+                 "both --lon and --lat");
+    expect_usage(sg("case new --type request --category pothole --lon abc --lat 1 --db %s", db),
+                 "numbers");
+    expect_usage(sg("case new --type request --category pothole --role king --db %s", db),
+                 "unknown role");
+    expect_error(sg("case new --type request --category nope --db %s", db), "unknown category");
+    expect_error(sg("case new --type request --category pothole --lon 500 --lat 1 --db %s", db),
+                 "outside WGS84");
+    expect_error(sg("case new --type incident --category pothole --db %s", db),
+                 "is for request cases");
+    expect_error(sg("case new --type request --category pothole --role dispatcher --db %s", db),
+                 "may not open");
+
+    assert_int_equal(sg("case new --type request --category pothole --title 'Deep hole' "
+                        "--lon -43.938 --lat -19.919 --json --db %s",
+                        db),
+                     0);
+    json_t *j = json_loads(out, 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "submitted");
+    char code[16];
+    snprintf(code, sizeof code, "%s", json_string_value(json_object_get(j, "tracking_code")));
+    json_decref(j);
+
+    expect_usage(sg("case list --limit 0 --db %s", db), "--limit");
+    expect_usage(sg("case list --limit 1001 --db %s", db), "--limit");
+    expect_usage(sg("case list --cursor -4 --db %s", db), "--cursor");
+    expect_usage(sg("case list --from 2001-13-01 --db %s", db), "--from");
+    expect_usage(sg("case list --to yesterday --db %s", db), "--to");
+    expect_usage(sg("case list --bbox 1,2,3 --db %s", db), "--bbox");
+    expect_usage(sg("case list --bbox 5,2,3,4 --db %s", db), "--bbox");
+    expect_usage(sg("case list --type complaint --db %s", db), "unknown case type");
+    assert_int_equal(sg("case list --bbox -44,-20,-43,-19 --db %s", db), 0);
+    assert_non_null(strstr(out, "Deep hole"));
+    assert_int_equal(sg("case list --bbox 0,0,1,1 --db %s", db), 0);
+    assert_string_equal(out, "");
+
+    expect_usage(sg("case show --db %s", db), "missing argument");
+    expect_usage(sg("case show 1 2 --db %s", db), "unexpected argument");
+    expect_error(sg("case show 99 --db %s", db), "no case '99'");
+    assert_int_equal(sg("case show %s --db %s", code, db), 0);
+    assert_non_null(strstr(out, "status submitted"));
+
+    expect_usage(sg("case move 1 --db %s", db), "missing argument");
+    expect_usage(sg("case move 1 accepted --version zero --db %s", db), "--version");
+    expect_error(sg("case move 1 resolved --db %s", db), "cannot move from submitted to resolved");
+    expect_error(sg("case move 1 rejected --db %s", db), "needs a reason");
+    expect_error(sg("case move 1 accepted --role public --db %s", db), "may not move");
+    assert_int_equal(sg("case move 1 accepted --version 1 --role caseworker --db %s", db), 0);
+    expect_error(sg("case move 1 in_progress --version 1 --db %s", db), "changed meanwhile");
+    expect_error(sg("case move 1 duplicate --data '{\"duplicate_of\": 1}' --db %s", db),
+                 "another case");
+    expect_error(sg("case move 1 in_progress --data '[' --db %s", db), "JSON object");
+    assert_int_equal(sg("case comment 1 'called the reporter' --db %s", db), 0);
+    expect_error(sg("case comment 1 'hi' --role public --db %s", db), "only staff");
+    assert_int_equal(sg("case show 1 --json --db %s", db), 0);
+    j = json_loads(out, 0, NULL);
+    assert_non_null(j);
+    json_t *tl = json_object_get(j, "timeline");
+    assert_int_equal(json_array_size(tl), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(tl, 2), "kind")),
+                        "comment");
+    json_decref(j);
+    expect_usage(sg("case escalate --now never --db %s", db), "--now");
+    assert_int_equal(sg("case escalate --now 2030-01-01 --db %s", db), 0);
+    assert_non_null(strstr(out, "1 overdue case escalated"));
+}
+
+static void test_import_errors(void **state)
+{
+    (void)state;
+    assert_int_equal(sg("init --db %s", db), 0);
+    char csv[320];
+    snprintf(csv, sizeof csv, "%s/rows.csv", dir);
+    FILE *f = fopen(csv, "w");
+    fputs("id,kind,lon,lat,when\n"
+          "1,pothole,-43.93,-19.92,2001-01-05T10:00:00Z\n"
+          "2,pothole,abc,-19.92,2001-01-05T10:00:00Z\n"
+          "3,pothole,-43.93,-19.92,2001-02-30T10:00:00Z\n"
+          "4,,-43.93,-19.92,2001-01-05T10:00:00Z\n"
+          "5,pothole,-43.93,-19.92,2001-01-06T10:00:00Z\n"
+          "6,pothole,-43.93,-19.92,2001-01-06T10:00:00Z,extra\n"
+          "7,streetlight,,,2001-01-07T10:00:00Z\n",
+          f);
+    fclose(f);
+    expect_usage(sg("import cases --category kind --db %s", db), "missing argument");
+    expect_usage(sg("import cases %s --db %s", csv, db), "--category");
+    expect_usage(sg("import cases %s --category kind --delimiter ab --db %s", csv, db),
+                 "--delimiter");
+    expect_usage(sg("import cases %s --category kind --priority 9 --db %s", csv, db), "--priority");
+    expect_error(sg("import cases %s/none.csv --category kind --db %s", dir, db), "none.csv");
+    expect_error(sg("import cases %s --category kind --x lon --y height --db %s", csv, db),
+                 "no column 'height'");
+    expect_error(sg("import cases %s --category kind --x lon --db %s", csv, db),
+                 "both coordinate columns");
+    expect_error(
+        sg("import cases %s --category kind --x lon --y lat --srs EPSG:999999 --db %s", csv, db),
+        "999999");
+    expect_error(
+        sg("import cases %s --category kind --time when --tz Mars/Olympus --db %s", csv, db),
+        "Mars/Olympus");
+    expect_error(sg("import cases %s --category kind --type complaint --db %s", csv, db),
+                 "unknown case type");
+    /* Without --create-categories the unknown categories are refused row by row. */
+    assert_int_equal(sg("import cases %s --type request --category kind --x lon --y lat "
+                        "--time when --id id --log-level warn --db %s",
+                        csv, db),
+                     0);
+    assert_non_null(strstr(out, "7 rows: 0 imported"));
+    assert_int_equal(sg("import cases %s --type request --category kind --x lon --y lat "
+                        "--time when --id id --create-categories --log-level warn --json --db %s",
+                        csv, db),
+                     0);
+    json_t *j = json_loads(out, 0, NULL);
+    assert_non_null(j);
+    /* rows 1, 5, 6 (an extra field is kept, not an error) and 7 (no location) import;
+     * 2 (x not a number), 3 (30 February) and 4 (no category) do not. */
+    assert_int_equal(json_integer_value(json_object_get(j, "rows")), 7);
+    assert_int_equal(json_integer_value(json_object_get(j, "imported")), 4);
+    assert_int_equal(json_integer_value(json_object_get(j, "failed")), 3);
+    assert_int_equal(json_integer_value(json_object_get(j, "without_location")), 1);
+    assert_int_equal(json_integer_value(json_object_get(j, "categories_created")), 2);
+    json_decref(j);
+    assert_non_null(strstr(err, "line 3: coordinates 'abc'"));
+    assert_non_null(strstr(err, "line 4: time '2001-02-30T10:00:00Z'"));
+    assert_non_null(strstr(err, "line 5: no category"));
+    /* A re-run adds nothing. */
+    assert_int_equal(sg("import cases %s --type request --category kind --x lon --y lat "
+                        "--time when --id id --create-categories --log-level warn --db %s",
+                        csv, db),
+                     0);
+    assert_non_null(strstr(out, "0 imported, 4 already imported, 3 could not be read"));
+}
+
+static void test_import_belo_horizonte(void **state)
+{
+    (void)state;
+    assert_int_equal(sg("init --db %s", db), 0);
+    int rc = sg("import cases " BH_CSV " --db %s --delimiter ';' --encoding LATIN1 "
+                "--type incident --category Nat --category-name Descricao --create-categories "
+                "--title Bairro --x X --y Y --srs '" BH_SRS "' --time DataHora "
+                "--time-format '%%d/%%m/%%Y %%H:%%M:%%S' --tz America/Sao_Paulo --id COD "
+                "--log-json",
+                db);
+    if (rc != 0)
+        fail_msg("import failed: %s", err);
+    assert_non_null(strstr(out, "6501 rows: 6501 imported, 0 already imported, 0 could not be "
+                                "read; 8 new categories; 0 without a location"));
+    /* --log-json: every stderr line is a JSON object. */
+    char *save = NULL;
+    int n_lines = 0;
+    for (char *line = strtok_r(err, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        json_t *j = json_loads(line, 0, NULL);
+        if (j == NULL || json_object_get(j, "level") == NULL)
+            fail_msg("not a JSON log line: %s", line);
+        json_decref(j);
+        n_lines++;
+    }
+    assert_true(n_lines >= 7);
+    /* The per-category totals equal what awk counts in the file itself. */
+    char cmd[1024], want[4096];
+    snprintf(cmd, sizeof cmd,
+             "iconv -f latin1 -t utf-8 " BH_CSV
+             " | awk -F';' 'NR > 1 { n[$3]++ } END { for (k in n) print tolower(k), n[k] }' "
+             "| sort");
+    assert_int_equal(tu_run(cmd, want, sizeof want), 0);
+    assert_int_equal(sg("summary --json --db %s", db), 0);
+    json_t *rows = json_loads(out, 0, NULL);
+    assert_non_null(rows);
+    char got[4096] = "";
+    char cats[16][64];
+    long totals[16] = {0};
+    int n_cats = 0;
+    for (size_t i = 0; i < json_array_size(rows); i++) {
+        json_t *r = json_array_get(rows, i);
+        const char *c = json_string_value(json_object_get(r, "category"));
+        int k = 0;
+        while (k < n_cats && strcmp(cats[k], c) != 0)
+            k++;
+        if (k == n_cats)
+            snprintf(cats[n_cats++], 64, "%s", c);
+        totals[k] += (long)json_integer_value(json_object_get(r, "count"));
+    }
+    json_decref(rows);
+    for (int i = 0; i < n_cats; i++) { /* sort by code as `sort` did */
+        for (int k = i + 1; k < n_cats; k++) {
+            if (strcmp(cats[k], cats[i]) < 0) {
+                char t[64];
+                long tv = totals[i];
+                memcpy(t, cats[i], 64);
+                memcpy(cats[i], cats[k], 64);
+                memcpy(cats[k], t, 64);
+                totals[i] = totals[k];
+                totals[k] = tv;
+            }
+        }
+        size_t len = strlen(got);
+        snprintf(got + len, sizeof got - len, "%s %ld\n", cats[i], totals[i]);
+    }
+    assert_string_equal(got, want);
+    /* Real places land where they are: the 324 occurrences the file puts in the
+     * neighbourhood "CENTRO (BH)" lie around Praça Sete (-43.938, -19.919; DESIGN.md). */
+    snprintf(cmd, sizeof cmd,
+             "sqlite3 %s \"SELECT count(*), avg(lon), avg(lat) FROM cases WHERE title = "
+             "'CENTRO (BH)'\"",
+             db);
+    char res[256];
+    assert_int_equal(tu_run(cmd, res, sizeof res), 0);
+    long n;
+    double lon, lat;
+    assert_int_equal(sscanf(res, "%ld|%lf|%lf", &n, &lon, &lat), 3);
+    assert_int_equal(n, 324);
+    double dx = (lon + 43.938) * 111320 * cos(19.919 * M_PI / 180), dy = (lat + 19.919) * 110574;
+    if (sqrt(dx * dx + dy * dy) > 1500)
+        fail_msg("CENTRO averages %.0f m from Praça Sete (%f, %f)", sqrt(dx * dx + dy * dy), lon,
+                 lat);
+    /* A re-run adds nothing twice. */
+    rc = sg("import cases " BH_CSV " --db %s --delimiter ';' --encoding LATIN1 --type incident "
+            "--category Nat --create-categories --x X --y Y --srs '" BH_SRS "' --time DataHora "
+            "--time-format '%%d/%%m/%%Y %%H:%%M:%%S' --tz America/Sao_Paulo --id COD "
+            "--log-level warn",
+            db);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "6501 rows: 0 imported, 6501 already imported"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_usage_and_help, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_init_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_file_and_overrides, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_category_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_case_commands, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_belo_horizonte, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
+}
