@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * libFuzzer target for area import: the input is a GeoJSON file, placed in GDAL's
- * in-memory file system and imported twice (feature ids as codes, and with named code,
- * name, level, population and parent fields, which the seeds use), then every imported
- * area goes into a point-location index that is queried at each area's bbox corners and
- * centre. Import must never crash, leak or hang on any input; it may refuse the file.
+ * libFuzzer target for area import: the input is a GeoJSON file, imported from memory
+ * (sg_geo_import_memory, which places it in GDAL's in-memory file system) twice (feature ids as
+ * codes, and with named code, name, level, population and parent fields, which the seeds use), then
+ * every imported area goes into a point-location index that is queried at each area's bbox corners
+ * and centre. Import must never crash, leak or hang on any input; it may refuse the file.
  *
  * Build and run: make build/fuzz/fuzz_geojson_areas &&
  *   build/fuzz/fuzz_geojson_areas -max_total_time=60 fuzz/corpus/geojson_areas
@@ -13,12 +13,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
-
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpedantic"
-#include <cpl_vsi.h>
-#pragma GCC diagnostic pop
 
 #include "safegrid/geo.h"
 
@@ -61,12 +55,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 65536) /* GEOS work grows with size; keep each run fast */
         return 0;
-    char path[64];
-    snprintf(path, sizeof path, "/vsimem/fuzz_%ld.geojson", (long)getpid());
-    VSILFILE *f = VSIFileFromMemBuffer(path, (GByte *)data, (vsi_l_offset)size, FALSE);
-    if (f == NULL)
-        return 0;
-    VSIFCloseL(f);
     for (int pass = 0; pass < 2; pass++) {
         sg_geo_import_opts o;
         sg_geo_import_opts_init(&o);
@@ -80,11 +68,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         sg_geo_import *imp = NULL;
         char msg[256];
-        if (sg_geo_import_file(path, &o, &imp, msg, sizeof msg) == SG_OK) {
+        if (sg_geo_import_memory(data, size, "geojson", &o, &imp, msg, sizeof msg) == SG_OK) {
             locate_all(imp);
             sg_geo_import_free(imp);
         }
     }
-    VSIUnlink(path);
     return 0;
 }

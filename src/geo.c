@@ -23,6 +23,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@
 #include <cpl_conv.h>
 #include <cpl_error.h>
 #include <cpl_string.h>
+#include <cpl_vsi.h>
 #include <gdal.h>
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
@@ -1298,5 +1300,33 @@ out:
     if (w.ctx)
         GEOS_finish_r(w.ctx);
     CPLPopErrorHandler();
+    return err;
+}
+
+sg_err sg_geo_import_memory(const void *data, size_t len, const char *ext,
+                            const sg_geo_import_opts *opts, sg_geo_import **out, char *msg,
+                            size_t n)
+{
+    static atomic_ulong serial;
+    if ((data == NULL && len > 0) || ext == NULL || ext[0] == '\0' || strlen(ext) > 15)
+        return sg_errf(SG_INVAL, msg, n, "no data or no usable extension");
+    for (const char *c = ext; *c; c++)
+        if (!isalnum((unsigned char)*c))
+            return sg_errf(SG_INVAL, msg, n, "extension '%s' is not letters and digits", ext);
+    pthread_once(&gdal_once, gdal_init);
+    /* Unique per call, so that concurrent imports never see each other's file. */
+    char mem[96], path[112];
+    snprintf(mem, sizeof mem, "/vsimem/sg_geo_import_%lu.%s",
+             (unsigned long)atomic_fetch_add(&serial, 1), ext);
+    VSILFILE *f = VSIFileFromMemBuffer(mem, (GByte *)(uintptr_t)data, (vsi_l_offset)len, FALSE);
+    if (f == NULL)
+        return sg_errf(SG_NOMEM, msg, n, "cannot expose the data to GDAL");
+    VSIFCloseL(f);
+    if (strcasecmp(ext, "zip") == 0)
+        snprintf(path, sizeof path, "/vsizip/%s", mem);
+    else
+        snprintf(path, sizeof path, "%s", mem);
+    sg_err err = sg_geo_import_file(path, opts, out, msg, n);
+    VSIUnlink(mem);
     return err;
 }

@@ -77,7 +77,7 @@ typedef struct sg_geo_issue {
  */
 typedef int (*sg_geo_progress_fn)(void *user, size_t done, size_t total);
 
-/** Import options. Zero-initialise, then set what you need (sg_geo_import_opts_init). */
+/** Import options. Initialise with sg_geo_import_opts_init(), then set what you need. */
 typedef struct sg_geo_import_opts {
     const char *driver;           /**< GDAL driver short name to insist on ("GeoJSON");
                                        NULL: whichever driver recognises the source */
@@ -136,6 +136,20 @@ void sg_geo_import_opts_init(sg_geo_import_opts *o);
  */
 sg_err sg_geo_import_file(const char *path, const sg_geo_import_opts *opts, sg_geo_import **out,
                           char *msg, size_t n);
+
+/**
+ * Like sg_geo_import_file(), for a source held in memory (an upload): data is exposed to
+ * GDAL as a temporary in-memory file named with the extension ext ("geojson", "kml",
+ * "gpkg", "topojson"...), which guides the driver. ext "zip" reads a zip archive (for
+ * example a shapefile's .shp, .shx, .dbf and .prj); with it, opts->layer may name the
+ * layer. data is only read, and not kept after the call. Safe to call from several
+ * threads.
+ * @return as sg_geo_import_file(); SG_INVAL also for an ext that is empty, longer than 15
+ *         characters or not made of letters and digits.
+ */
+sg_err sg_geo_import_memory(const void *data, size_t len, const char *ext,
+                            const sg_geo_import_opts *opts, sg_geo_import **out, char *msg,
+                            size_t n);
 
 /** Releases an import result and everything in it; NULL does nothing. */
 void sg_geo_import_free(sg_geo_import *imp);

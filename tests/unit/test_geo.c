@@ -21,6 +21,7 @@
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpedantic"
+#include <cpl_conv.h>
 #include <cpl_vsi.h>
 #include <gdal.h>
 #include <ogr_api.h>
@@ -505,6 +506,12 @@ static void test_import_errors(void **state)
     assert_null(imp);
     double x = 1, y = 2;
     assert_int_equal(sg_geo_to_wgs84("bogus", &x, &y, 1, msg, sizeof msg), SG_INVAL);
+    /* A real broken file: Debian's BrasiliaPol.shx has a record count of -12. */
+    sg_geo_import_opts_init(&o);
+    assert_int_equal(sg_geo_import_file(DATA "BrasiliaPol.shp", &o, &imp, msg, sizeof msg), SG_IO);
+    assert_int_equal(sg_geo_import_memory("{", 1, "geo/json", &o, &imp, msg, sizeof msg), SG_INVAL);
+    assert_int_equal(sg_geo_import_memory("{", 1, "geojson", &o, &imp, msg, sizeof msg), SG_IO);
+    assert_null(imp);
 }
 
 static sg_geo_import *import_string(const char *js, const char *srs)
@@ -949,6 +956,59 @@ static void test_poa(void **state)
     sg_geo_import_free(imp);
 }
 
+static void *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    void *b = malloc((size_t)n);
+    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+/* An upload: the PoA shapefile's three files zipped in memory, imported from the bytes. */
+static void test_import_memory_zip(void **state)
+{
+    (void)state;
+    const char *zpath = "/vsimem/test_geo_poa.zip";
+    void *z = CPLCreateZip(zpath, NULL);
+    assert_non_null(z);
+    const char *parts[3] = {"BairrosPoA.shp", "BairrosPoA.shx", "BairrosPoA.dbf"};
+    for (int i = 0; i < 3; i++) {
+        char src[256];
+        snprintf(src, sizeof src, DATA "%s", parts[i]);
+        size_t len;
+        void *b = read_all(src, &len);
+        assert_int_equal(CPLCreateFileInZip(z, parts[i], NULL), CE_None);
+        assert_int_equal(CPLWriteFileInZip(z, b, (int)len), CE_None);
+        assert_int_equal(CPLCloseFileInZip(z), CE_None);
+        free(b);
+    }
+    assert_int_equal(CPLCloseZip(z), CE_None);
+    vsi_l_offset zlen = 0;
+    GByte *zb = VSIGetMemFileBuffer(zpath, &zlen, FALSE);
+    assert_non_null(zb);
+    sg_geo_import_opts o;
+    sg_geo_import_opts_init(&o);
+    o.name_field = "NAME";
+    o.srs = POA_SRS;
+    o.skip_topology = 1;
+    sg_geo_import *imp = NULL;
+    char msg[256] = "";
+    sg_err e = sg_geo_import_memory(zb, (size_t)zlen, "zip", &o, &imp, msg, sizeof msg);
+    if (e)
+        fprintf(stderr, "zip: %s\n", msg);
+    assert_int_equal(e, SG_OK);
+    assert_int_equal(imp->n_areas, 91);
+    assert_string_equal(find_area(imp, "1")->name, "Centro");
+    sg_geo_import_free(imp);
+    VSIUnlink(zpath);
+}
+
 /* Parents from areas the caller already holds: PoA neighbourhoods under one made-up
  * "county" square that covers the city, passed in as opts.parents. */
 static void test_supplied_parents(void **state)
@@ -1006,6 +1066,7 @@ int main(void)
         cmocka_unit_test(test_bh_border_points),
         cmocka_unit_test(test_poa),
         cmocka_unit_test(test_supplied_parents),
+        cmocka_unit_test(test_import_memory_zip),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     GDALDestroyDriverManager();
