@@ -21,6 +21,6 @@ echo "importing the Belo Horizonte occurrences ($DATA/OcorrenciasBH.csv)"
     --time DataHora --time-format '%d/%m/%Y %H:%M:%S' --tz America/Sao_Paulo --id COD \
     --log-level warn
 echo
-"$SG" summary --db "$DB"
+"$SG" summary --db "$DB" --tz America/Sao_Paulo
 echo
 echo "The database is $DB; try: $SG case list --db $DB --category b04002"

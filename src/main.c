@@ -22,6 +22,8 @@
 #include "safegrid/config.h"
 #include "safegrid/import.h"
 #include "safegrid/log.h"
+#include "safegrid/route.h"
+#include "safegrid/stats.h"
 #include "safegrid/store.h"
 #include "safegrid/timefmt.h"
 
@@ -817,7 +819,14 @@ static int cmd_summary(cli *c)
         return rc;
     sg_count_row *rows;
     size_t n;
-    sg_err err = sg_store_count_by_category_month(s, optv(c, "type"), &rows, &n);
+    char msg[200];
+    const char *tz = optv(c, "tz") ? optv(c, "tz") : sg_config_get(c->cfg, "site.timezone", "UTC");
+    sg_err err =
+        sg_store_count_by_category_month(s, optv(c, "type"), tz, &rows, &n, msg, sizeof msg);
+    if (err) {
+        sg_store_close(s);
+        return fail("%s", msg);
+    }
     sg_category *cats = NULL;
     size_t n_cats = 0;
     if (!err)
@@ -1009,8 +1018,9 @@ static command commands[] = {
         {"delimiter", "CHAR", "field separator (default ,; 'tab' for tabs)", NULL},
         {"encoding", "NAME", "text encoding, e.g. LATIN1 (default UTF-8)", NULL},
         {"priority", "N", "priority of every row (default 3)", NULL}, O_JSON),
-    CMD("summary", NULL, cmd_summary, "summary [--type TYPE] [--json]",
+    CMD("summary", NULL, cmd_summary, "summary [--type TYPE] [--tz ZONE] [--json]",
         "Counts cases by category and month.", 0, 0, {"type", "TYPE", "only this type", NULL},
+        {"tz", "ZONE", "months in this zone (default: setting site.timezone, or UTC)", NULL},
         O_JSON),
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -1027,6 +1037,10 @@ static void print_overview(FILE *out)
         fprintf(out, "  %-18s %.*s\n", label, (int)strcspn(commands[i].about, "\n"),
                 commands[i].about);
     }
+    fprintf(out, "  %-18s %s\n", "route",
+            "Road routing: build a graph from OSM, travel times and paths.");
+    fprintf(out, "  %-18s %s\n", "analyze",
+            "Hotspots (Gi*), space-time clusters (scan statistic) and surges.");
     fprintf(out, "\nRun 'safegrid COMMAND --help' for a command's options.\n");
 }
 
@@ -1041,6 +1055,11 @@ int main(int argc, char **argv)
         print_overview(stdout);
         return 0;
     }
+    /* Modules with their own subcommand parsers: road routing and the statistics. */
+    if (strcmp(argv[1], "route") == 0)
+        return sg_route_cli(argc - 1, argv + 1);
+    if (strcmp(argv[1], "analyze") == 0)
+        return sg_analyze_cli(argc - 1, argv + 1);
     command *cmd = NULL;
     int words = 1;
     int known_first = 0;

@@ -16,6 +16,7 @@
  */
 #include "safegrid/store.h"
 #include "safegrid/case.h"
+#include "safegrid/timefmt.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -1298,25 +1299,56 @@ sg_err sg_store_category_list(sg_store *s, sg_category **out, size_t *n_out)
 
 /* ---- aggregates -------------------------------------------------------------------------- */
 
-static const char SQL_COUNT_CAT_MONTH[] =
-    "SELECT category, strftime('%Y-%m', created_at, 'unixepoch'), count(*) FROM cases "
+/* Counts come from SQL in 15-minute buckets of UTC time; every zone's offset is a whole
+ * number of quarter hours, so each bucket falls in one local month, which C works out
+ * with the zone's rules (SQL knows only UTC and the process's zone). */
+static const char SQL_COUNT_CAT_QUARTER[] =
+    "SELECT category, created_at / 900, count(*) FROM cases "
     "WHERE ?1 IS NULL OR type = ?1 GROUP BY 1, 2 ORDER BY 1, 2";
 
-sg_err sg_store_count_by_category_month(sg_store *s, const char *type, sg_count_row **out,
-                                        size_t *n_out)
+static int cmp_count_row(const void *a, const void *b)
 {
+    const sg_count_row *x = a, *y = b;
+    int c = strcmp(x->category, y->category);
+    return c ? c : strcmp(x->month, y->month);
+}
+
+sg_err sg_store_count_by_category_month(sg_store *s, const char *type, const char *tz,
+                                        sg_count_row **out, size_t *n_out, char *msg, size_t n)
+{
+    int32_t probe;
+    sg_err err = sg_time_utc_offset(tz, 0, &probe, msg, n);
+    if (err)
+        return err;
     conn *c;
-    sg_err err = reader_get(s, &c);
+    err = reader_get(s, &c);
     if (err)
         return err;
     sqlite3_stmt *st;
     sg_count_row *v = NULL;
-    size_t n = 0, cap = 0;
-    err = prep(c, SQL_COUNT_CAT_MONTH, &st);
+    size_t nv = 0, cap = 0;
+    err = prep(c, SQL_COUNT_CAT_QUARTER, &st);
     if (!err) {
         bind_text(st, 1, type);
         while (sqlite3_step(st) == SQLITE_ROW) {
-            if (n == cap) {
+            const char *cat = (const char *)sqlite3_column_text(st, 0);
+            int64_t t = sqlite3_column_int64(st, 1) * 900;
+            int32_t off = 0;
+            char iso[32], month[8];
+            sg_time_utc_offset(tz, t, &off, NULL, 0);
+            if (sg_time_format(t + off, iso, sizeof iso) != SG_OK)
+                continue;
+            snprintf(month, sizeof month, "%.7s", iso);
+            /* Rows arrive by category then time, so a match is nearly always the last. */
+            size_t k = nv;
+            while (k > 0 && strcmp(v[k - 1].category, cat ? cat : "") == 0 &&
+                   strcmp(v[k - 1].month, month) != 0)
+                k--;
+            if (k > 0 && strcmp(v[k - 1].category, cat ? cat : "") == 0) {
+                v[k - 1].count += sqlite3_column_int64(st, 2);
+                continue;
+            }
+            if (nv == cap) {
                 size_t ncap = cap ? cap * 2 : 64;
                 sg_count_row *g = realloc(v, ncap * sizeof(*v));
                 if (g == NULL) {
@@ -1326,10 +1358,10 @@ sg_err sg_store_count_by_category_month(sg_store *s, const char *type, sg_count_
                 v = g;
                 cap = ncap;
             }
-            col_copy(st, 0, v[n].category, sizeof v[n].category);
-            col_copy(st, 1, v[n].month, sizeof v[n].month);
-            v[n].count = sqlite3_column_int64(st, 2);
-            n++;
+            snprintf(v[nv].category, sizeof v[nv].category, "%s", cat ? cat : "");
+            memcpy(v[nv].month, month, sizeof month);
+            v[nv].count = sqlite3_column_int64(st, 2);
+            nv++;
         }
         sqlite3_reset(st);
     }
@@ -1338,8 +1370,10 @@ sg_err sg_store_count_by_category_month(sg_store *s, const char *type, sg_count_
         free(v);
         return err;
     }
+    if (nv > 1)
+        qsort(v, nv, sizeof *v, cmp_count_row);
     *out = v;
-    *n_out = n;
+    *n_out = nv;
     return SG_OK;
 }
 

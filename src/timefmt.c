@@ -785,6 +785,28 @@ sg_err sg_time_parse(const char *s, const char *fmt, const char *tz, int64_t *ou
     return SG_OK;
 }
 
+sg_err sg_time_utc_offset(const char *tz, int64_t t, int32_t *out, char *msg, size_t n)
+{
+    if (tz == NULL || tz[0] == '\0' || strcmp(tz, "UTC") == 0 || strcmp(tz, "Z") == 0) {
+        *out = 0;
+        return SG_OK;
+    }
+    if (tz[0] == '+' || tz[0] == '-') {
+        int32_t off;
+        const char *e = parse_offset(tz, &off);
+        if (e == NULL || *e != '\0')
+            return sg_errf(SG_INVAL, msg, n, "bad UTC offset \"%.20s\" (use +05:30 or -0300)", tz);
+        *out = off;
+        return SG_OK;
+    }
+    const struct zone *z = NULL;
+    sg_err err = zone_get(tz, &z, msg, n);
+    if (err)
+        return err;
+    *out = zone_offset(z, t);
+    return SG_OK;
+}
+
 sg_err sg_time_tzif_local_to_utc(const void *data, size_t len, int64_t local, int64_t *out,
                                  char *msg, size_t n)
 {

@@ -213,9 +213,11 @@ typedef struct sg_count_row {
     int64_t count;
 } sg_count_row;
 
-/** Counts cases by category and calendar month (UTC) of created_at, optionally for one
- *  type. New array in *out; release with free(). */
-sg_err sg_store_count_by_category_month(sg_store *s, const char *type, sg_count_row **out,
-                                        size_t *n_out);
+/** Counts cases by category and calendar month of created_at in the time zone tz (NULL
+ *  or "UTC", a fixed offset like "-03:00", or an IANA name such as "America/Sao_Paulo"),
+ *  optionally for one type. New array in *out, sorted by category then month; release
+ *  with free(). SG_INVAL for an unknown zone (msg says why). */
+sg_err sg_store_count_by_category_month(sg_store *s, const char *type, const char *tz,
+                                        sg_count_row **out, size_t *n_out, char *msg, size_t n);
 
 #endif

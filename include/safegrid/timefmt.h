@@ -49,6 +49,11 @@ sg_err sg_time_parse(const char *s, const char *fmt, const char *tz, int64_t *ou
  *  of size n. SG_INVAL if n < 21 or the year is outside 0000-9999 (buf untouched). */
 sg_err sg_time_format(int64_t t, char *buf, size_t n);
 
+/** Writes to *out the offset from UTC in seconds (east positive) in force in zone tz
+ *  (as for sg_time_parse: NULL/"UTC", a fixed offset, or an IANA name) at Unix time t.
+ *  Errors as sg_time_parse's for the zone; *out untouched. */
+sg_err sg_time_utc_offset(const char *tz, int64_t t, int32_t *out, char *msg, size_t n);
+
 /** Converts a civil date and time (proleptic Gregorian, no range check beyond what int64
  *  holds) read as UTC to Unix seconds. For callers that already have the fields. */
 int64_t sg_time_from_civil(int64_t year, int month, int day, int hour, int min, int sec);

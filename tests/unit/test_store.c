@@ -347,7 +347,8 @@ static void test_list_filters_and_paging(void **state)
 
     sg_count_row *rows;
     size_t n;
-    assert_int_equal(sg_store_count_by_category_month(s, "request", &rows, &n), SG_OK);
+    assert_int_equal(
+        sg_store_count_by_category_month(s, "request", "UTC", &rows, &n, msg, sizeof msg), SG_OK);
     assert_int_equal(n, 2);
     assert_string_equal(rows[0].category, "pothole");
     assert_string_equal(rows[0].month, "2001-01");
@@ -356,6 +357,25 @@ static void test_list_filters_and_paging(void **state)
     assert_string_equal(rows[1].month, "2001-02");
     assert_int_equal(rows[1].count, 60);
     free(rows);
+    /* In Sao Paulo (UTC-2 in summer 2001, daylight saving) the first February case,
+     * created 2001-02-01T01:00Z (i = 1), was 2001-01-31 23:00 local: January. So were
+     * i = 0's pothole (2001-01-01T00:00Z, 2000-12-31 22:00 local): December 2000. */
+    assert_int_equal(sg_store_count_by_category_month(s, "request", "America/Sao_Paulo", &rows, &n,
+                                                      msg, sizeof msg),
+                     SG_OK);
+    assert_int_equal(n, 4);
+    assert_string_equal(rows[0].month, "2000-12");
+    assert_int_equal(rows[0].count, 1);
+    assert_string_equal(rows[1].month, "2001-01");
+    assert_int_equal(rows[1].count, 59);
+    assert_string_equal(rows[2].category, "request-general");
+    assert_string_equal(rows[2].month, "2001-01");
+    assert_int_equal(rows[2].count, 1);
+    assert_int_equal(rows[3].count, 59);
+    free(rows);
+    assert_int_equal(
+        sg_store_count_by_category_month(s, NULL, "Mars/Olympus", &rows, &n, msg, sizeof msg),
+        SG_INVAL);
     sg_store_close(s);
 }
 
