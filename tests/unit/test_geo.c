@@ -642,6 +642,69 @@ static sg_geo_import *import_bh(void)
     return imp;
 }
 
+static int cmp_desc(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Overlaps and gaps against tests/fixtures/geo/bh_overlaps.csv and bh_gaps.csv (SpatiaLite
+ * with its own RTTOPO-based ST_MakeValid, areas in projected square metres). Import's areas
+ * are approximate: degrees^2 on a sphere of R = 6371008.8 m. Against the ellipsoid at 19.9 S
+ * (M = 6342906 m, N = 6380660 m) that is R^2 / (M N) = 1.0029 too large, and the UTM
+ * scale factor there (k = 0.99975) makes projected areas k^2 = 0.9995 too small: about
+ * 0.34% in all, so 1% is the tolerance (plus 0.05 m^2 for the smallest). */
+static void check_bh_topology(const sg_geo_import *imp)
+{
+    FILE *f = fopen(FIX "bh_overlaps.csv", "r");
+    assert_non_null(f);
+    char line[256];
+    assert_true(fgets(line, sizeof line, f) != NULL);
+    size_t n_peer = 0, matched = 0;
+    while (fgets(line, sizeof line, f)) {
+        char a[16], b[16];
+        double m2;
+        assert_int_equal(sscanf(line, "\"%15[^\"]\",\"%15[^\"]\",%lf", a, b, &m2), 3);
+        if (m2 < 1.0)
+            continue; /* below import's default sliver threshold */
+        n_peer++;
+        for (size_t i = 0; i < imp->n_issues; i++) {
+            const sg_geo_issue *is = &imp->issues[i];
+            if (is->kind != SG_GEO_ISSUE_OVERLAP)
+                continue;
+            if ((strcmp(is->code, a) == 0 && strcmp(is->other_code, b) == 0) ||
+                (strcmp(is->code, b) == 0 && strcmp(is->other_code, a) == 0)) {
+                assert_true(fabs(is->area_m2 - m2) <= 0.01 * m2 + 0.05);
+                matched++;
+            }
+        }
+    }
+    fclose(f);
+    assert_int_equal(n_peer, 5);
+    assert_int_equal(matched, n_peer);
+    assert_int_equal(count_issues(imp, SG_GEO_ISSUE_OVERLAP, NULL, NULL), n_peer);
+
+    f = fopen(FIX "bh_gaps.csv", "r");
+    assert_non_null(f);
+    assert_true(fgets(line, sizeof line, f) != NULL);
+    double peer[64], mine[64];
+    size_t np = 0, nm = 0;
+    while (fgets(line, sizeof line, f)) {
+        double m2 = strtod(line, NULL);
+        if (m2 >= 1.0 && np < 64)
+            peer[np++] = m2;
+    }
+    fclose(f);
+    for (size_t i = 0; i < imp->n_issues && nm < 64; i++)
+        if (imp->issues[i].kind == SG_GEO_ISSUE_GAP)
+            mine[nm++] = imp->issues[i].area_m2;
+    assert_int_equal(np, 11);
+    assert_int_equal(nm, np);
+    qsort(mine, nm, sizeof(double), cmp_desc);
+    for (size_t i = 0; i < np; i++)
+        assert_true(fabs(mine[i] - peer[i]) <= 0.01 * peer[i] + 0.05);
+}
+
 static void test_bh_landmarks(void **state)
 {
     (void)state;
@@ -660,6 +723,7 @@ static void test_bh_landmarks(void **state)
      * 240 polygons valid in the source CRS: two have ring self-intersections. */
     assert_int_equal(count_issues(imp, SG_GEO_ISSUE_REPAIRED, NULL, NULL), 2);
     assert_int_equal(count_issues(imp, SG_GEO_ISSUE_UNREPAIRABLE, NULL, NULL), 0);
+    check_bh_topology(imp);
     /* The city's extent: BH lies within about 44.07-43.85 W and 20.06-19.77 S. */
     for (size_t i = 0; i < imp->n_areas; i++) {
         const double *b = imp->areas[i].bbox;
