@@ -84,6 +84,10 @@ static void quiet_handler(const char *fmt, void *user)
 
 static void ctx_destroy(void *p)
 {
+    /* Runs on the exiting thread: forget the handle before freeing it, in case a later
+     * destructor of the same thread locates again (it would then make a new one). */
+    if (tls_ctx == p)
+        tls_ctx = NULL;
     GEOS_finish_r((GEOSContextHandle_t)p);
 }
 
