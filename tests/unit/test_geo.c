@@ -1073,6 +1073,40 @@ static void test_import_memory_zip(void **state)
     VSIUnlink(zpath);
 }
 
+/* TopoJSON, the US counties of npm us-atlas (installed by scripts/setup.sh). Landmarks:
+ * the White House (38.8977 N, 77.0365 W) is in the District of Columbia, FIPS 11001; the
+ * Chicago Loop (41.8781 N, 87.6298 W) in Cook County, Illinois, 17031; San Francisco
+ * City Hall (37.7793 N, 122.4193 W) in San Francisco, 06075. */
+static void test_us_counties_topojson(void **state)
+{
+    (void)state;
+    sg_geo_import_opts o;
+    sg_geo_import_opts_init(&o);
+    o.layer = "counties";
+    o.code_field = "id";
+    o.name_field = "name";
+    o.skip_topology = 1;
+    sg_geo_import *imp = NULL;
+    char msg[256] = "";
+    sg_err e =
+        sg_geo_import_file("node_modules/us-atlas/counties-10m.json", &o, &imp, msg, sizeof msg);
+    if (e)
+        fprintf(stderr, "us-atlas: %s\n", msg);
+    assert_int_equal(e, SG_OK);
+    assert_int_equal(imp->n_features, 3231);
+    assert_int_equal(imp->n_areas, 3230);
+    /* Falls Church city, Virginia, is too small to have a polygon at 1:10m. */
+    assert_int_equal(count_issues(imp, SG_GEO_ISSUE_EMPTY, "51610", NULL), 1);
+    assert_string_equal(find_area(imp, "17031")->name, "Cook");
+    sg_geo_index *idx = index_of(imp, 0);
+    assert_int_equal(locate_or(idx, -77.0365, 38.8977, -1), 11001);
+    assert_int_equal(locate_or(idx, -87.6298, 41.8781, -1), 17031);
+    assert_int_equal(locate_or(idx, -122.4193, 37.7793, -1), 6075);
+    assert_int_equal(locate_or(idx, -40.0, 35.0, -1), -1); /* the Atlantic */
+    sg_geo_index_free(idx);
+    sg_geo_import_free(imp);
+}
+
 /* Parents from areas the caller already holds: PoA neighbourhoods under one made-up
  * "county" square that covers the city, passed in as opts.parents. */
 static void test_supplied_parents(void **state)
@@ -1131,6 +1165,7 @@ int main(void)
         cmocka_unit_test(test_poa),
         cmocka_unit_test(test_supplied_parents),
         cmocka_unit_test(test_import_memory_zip),
+        cmocka_unit_test(test_us_counties_topojson),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     GDALDestroyDriverManager();
