@@ -749,6 +749,130 @@ static int cmp_ll(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static int ends_with(const char *s, const char *suf);
+
+/* readosm 1.1.0 dereferences NULL when a <tag> lacks k or v, or a <member> lacks type, ref
+ * or role (a crash, found by fuzz/fuzz_osm_xml.c). So an XML file is scanned first, as a
+ * stream, and refused if any such element is incomplete. Entity declarations (which could
+ * smuggle elements past the scan) and NUL bytes (UTF-16, which the byte scan cannot read)
+ * are refused too; OSM files use neither. */
+typedef struct xscan {
+    int st; /* 0 text, 1 element name, 2 inside a <tag>/<member> start tag */
+    char name[16], tok[16];
+    size_t nl, tl;
+    char quote;
+    int gap;  /* white space seen since the last name character */
+    int kind; /* 1 tag, 2 member */
+    unsigned have;
+} xscan;
+
+static int name_char(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == ':' || c == '-' || c == '.' || c == '!';
+}
+
+/* Feeds one byte; returns -1 when the input must be refused. */
+static int xscan_byte(xscan *x, int c)
+{
+    if (c == 0)
+        return -1;
+    switch (x->st) {
+    case 0:
+        if (c == '<') {
+            x->st = 1;
+            x->nl = 0;
+        }
+        return 0;
+    case 1:
+        if (name_char(c) && x->nl + 1 < sizeof(x->name)) {
+            x->name[x->nl++] = (char)c;
+            return 0;
+        }
+        x->name[x->nl] = '\0';
+        if (strncmp(x->name, "!ENTITY", 7) == 0)
+            return -1;
+        x->kind = !strcmp(x->name, "tag") ? 1 : !strcmp(x->name, "member") ? 2 : 0;
+        if (x->kind == 0 || name_char(c)) {
+            x->st = c == '<' ? 1 : 0;
+            x->nl = 0;
+            return 0;
+        }
+        x->st = 2;
+        x->have = 0;
+        x->tl = 0;
+        x->gap = 0;
+        x->quote = 0;
+        /* fall through: c belongs to the start tag */
+        /* FALLTHRU */
+    default:
+        if (x->quote) {
+            if (c == x->quote)
+                x->quote = 0;
+            return 0;
+        }
+        if (c == '"' || c == '\'') {
+            x->quote = (char)c;
+            return 0;
+        }
+        if (c == '=') {
+            x->tok[x->tl] = '\0';
+            if (!strcmp(x->tok, "k") || !strcmp(x->tok, "type"))
+                x->have |= 1;
+            else if (!strcmp(x->tok, "v") || !strcmp(x->tok, "ref"))
+                x->have |= 2;
+            else if (!strcmp(x->tok, "role"))
+                x->have |= 4;
+            x->tl = 0;
+            return 0;
+        }
+        if (c == '>') {
+            unsigned need = x->kind == 1 ? 3 : 7;
+            if ((x->have & need) != need)
+                return -1;
+            x->st = 0;
+            return 0;
+        }
+        if (name_char(c)) {
+            if (x->gap)
+                x->tl = 0; /* a new name after white space */
+            x->gap = 0;
+            if (x->tl + 1 < sizeof(x->tok))
+                x->tok[x->tl++] = (char)c;
+        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            x->gap = 1;
+        } else {
+            x->tl = 0;
+        }
+        return 0;
+    }
+}
+
+static sg_err osm_xml_precheck(const char *path, char *msg, size_t n)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return sg_errf(SG_IO, msg, n, "%s: %s", path, strerror(errno));
+    xscan x = {0};
+    unsigned char buf[65536];
+    size_t got;
+    uint64_t off = 0;
+    while ((got = fread(buf, 1, sizeof(buf), f)) > 0) {
+        for (size_t i = 0; i < got; i++)
+            if (xscan_byte(&x, buf[i])) {
+                fclose(f);
+                return sg_errf(SG_CORRUPT, msg, n,
+                               "%s: byte %llu: incomplete <tag>/<member>, entity declaration or "
+                               "NUL byte; not read",
+                               path, (unsigned long long)(off + i));
+            }
+        off += got;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    return bad ? sg_errf(SG_IO, msg, n, "%s: read error", path) : SG_OK;
+}
+
 static sg_err read_osm(sg_route_graph *g, const char *path, const sg_route_profile *p,
                        sg_route_progress_fn progress, void *pctx, char *msg, size_t n)
 {
@@ -756,6 +880,12 @@ static sg_err read_osm(sg_route_graph *g, const char *path, const sg_route_profi
     const void *h = NULL;
     sg_err err = SG_OK;
     idvec iv = {0};
+    int is_xml = !ends_with(path, ".pbf");
+    if (is_xml) {
+        sg_err perr = osm_xml_precheck(path, msg, n);
+        if (perr)
+            return perr;
+    }
     int rc = readosm_open(path, &h);
     if (rc != READOSM_OK) {
         readosm_close(h);
@@ -1524,7 +1654,8 @@ sg_err sg_route_graph_contract(sg_route_graph *g, const char *path, sg_route_pro
             if (e->mid != SGR_NONE)
                 e->mid = c.rank[e->mid];
         }
-        qsort(uv[d]->e, uv[d]->n, sizeof(upedge), cmp_owner);
+        if (uv[d]->n)
+            qsort(uv[d]->e, uv[d]->n, sizeof(upedge), cmp_owner);
         first[d] = calloc(nn + 1, sizeof(uint32_t));
         ed[d] = malloc((uv[d]->n ? uv[d]->n : 1) * sizeof(sgr_edge));
         ax[d] = malloc((uv[d]->n ? uv[d]->n : 1) * sizeof(sgr_aux));

@@ -351,6 +351,13 @@ static void test_bad_input(void **state)
     assert_int_not_equal(sg_route_graph_read(g, "tests/fixtures/route/pgrouting.sh", p, NULL, NULL,
                                              msg, sizeof(msg)),
                          SG_OK);
+    /* inputs that crashed readosm 1.1.0 are refused before it sees them */
+    assert_int_equal(sg_route_graph_read(g, "tests/fixtures/route/crash_tag_without_k.osm", p, NULL,
+                                         NULL, msg, sizeof(msg)),
+                     SG_CORRUPT);
+    assert_int_equal(sg_route_graph_read(g, "tests/fixtures/route/crash_member_without_role.osm", p,
+                                         NULL, NULL, msg, sizeof(msg)),
+                     SG_CORRUPT);
     uint32_t a, b;
     assert_int_equal(sg_route_graph_node(g, 0, 0, &a), SG_OK);
     assert_int_equal(sg_route_graph_node(g, 1e-8, 0, &b), SG_OK);
