@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -544,6 +545,51 @@ static void check_vs_pgrouting(sg_route *r, sg_route_ws *ws, const char *csv)
     assert_true(reachable > 9000);
 }
 
+/* Four threads share one mapped hierarchy, each with its own workspace, and must get the
+ * answers one thread got alone. */
+typedef struct thr {
+    const sg_route *r;
+    const uint32_t *src;
+    uint32_t (*dst)[50], (*want)[50];
+    int ok;
+} thr;
+
+static void *thread_main(void *arg)
+{
+    thr *t = arg;
+    sg_route_ws *ws;
+    t->ok = sg_route_ws_new(t->r, &ws) == SG_OK;
+    for (int rep = 0; rep < 5 && t->ok; rep++)
+        for (int i = 0; i < 20 && t->ok; i++) {
+            uint32_t out[50];
+            t->ok = sg_route_node_one_to_many(t->r, ws, t->src[i], 50, t->dst[i], out) == SG_OK &&
+                    memcmp(out, t->want[i], sizeof(out)) == 0;
+        }
+    sg_route_ws_free(ws);
+    return NULL;
+}
+
+static void check_threads(const sg_route *r, sg_route_ws *ws)
+{
+    static uint32_t src[20], dst[20][50], want[20][50];
+    for (int i = 0; i < 20; i++) {
+        src[i] = rnd(sg_route_n_nodes(r));
+        for (int j = 0; j < 50; j++)
+            dst[i][j] = rnd(sg_route_n_nodes(r));
+        assert_int_equal(sg_route_node_one_to_many(r, ws, src[i], 50, dst[i], want[i]), SG_OK);
+    }
+    pthread_t th[4];
+    thr t[4];
+    for (int k = 0; k < 4; k++) {
+        t[k] = (thr){r, src, dst, want, 0};
+        assert_int_equal(pthread_create(&th[k], NULL, thread_main, &t[k]), 0);
+    }
+    for (int k = 0; k < 4; k++) {
+        pthread_join(th[k], NULL);
+        assert_true(t[k].ok);
+    }
+}
+
 static void check_snap_bruteforce(sg_route *r)
 {
     /* 200 random points near the network: the grid search must find the segment that a
@@ -602,6 +648,7 @@ static void check_city(const char *const *inputs, size_t n_in, const char *pgr_c
     check_vs_dijkstra(r, ws);
     check_vs_pgrouting(r, ws, pgr_csv);
     check_snap_bruteforce(r);
+    check_threads(r, ws);
     sg_route_ws_free(ws);
     sg_route_close(r);
     remove(path);
