@@ -1,7 +1,9 @@
 #!/bin/sh
-# The demo behind `make run`: a fresh database of Belo Horizonte's real police occurrences
-# (January to June 2001, Debian package libterralib-doc), imported through the same CLI a
-# user runs, then a summary by category and month. Nothing here is invented data.
+# The demo behind `make run`: a fresh database of Belo Horizonte's 240 neighbourhoods as
+# grid areas, each with a grid office responsible for its cases, and the city's real police
+# occurrences of January to June 2001 as incident cases (Debian package libterralib-doc),
+# imported through the same CLI a user runs; then a summary by category and month.
+# Nothing here is invented data.
 set -eu
 cd "$(dirname "$0")/.."
 SG=${SG:-build/rel/safegrid}
@@ -13,6 +15,10 @@ BH_SRS="+proj=tmerc +lat_0=0 +lon_0=-45 +k=0.9996 +x_0=500000 +y_0=3000000 +ellp
 mkdir -p "$DEMO"
 rm -f "$DB" "$DB-wal" "$DB-shm"
 "$SG" init --db "$DB"
+echo "importing the Belo Horizonte neighbourhoods ($DATA/BairroBH.MIF)"
+"$SG" import areas "$DATA/BairroBH.MIF" --db "$DB" --code CDBAI --name nobai \
+    --population pop_estim --srs "$BH_SRS" --create-orgs grid_office 2>"$DEMO/areas-report.txt"
+echo "  problems found in the polygons (overlaps, gaps, repairs): $DEMO/areas-report.txt"
 echo "importing the Belo Horizonte occurrences ($DATA/OcorrenciasBH.csv)"
 "$SG" import cases "$DATA/OcorrenciasBH.csv" --db "$DB" \
     --delimiter ';' --encoding LATIN1 --type incident \
@@ -23,4 +29,7 @@ echo "importing the Belo Horizonte occurrences ($DATA/OcorrenciasBH.csv)"
 echo
 "$SG" summary --db "$DB" --tz America/Sao_Paulo
 echo
-echo "The database is $DB; try: $SG case list --db $DB --category b04002"
+echo "The database is $DB. Try:"
+echo "  $SG locate -43.938 -19.919 --db $DB      # Praça Sete, the city centre"
+echo "  $SG case list --category b04002 --db $DB # homicides"
+echo "  $SG case show 1 --db $DB"

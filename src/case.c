@@ -10,6 +10,7 @@
  * Nothing here knows SQL; nothing in the store knows workflows.
  */
 #include "safegrid/case.h"
+#include "safegrid/area.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -519,7 +520,24 @@ sg_err sg_case_create_submit(sg_store *s, const sg_actor *who, const sg_case_new
     c->lat = in->lat;
     c->created_at = in->created_at ? in->created_at : now_seconds();
     c->due_at = cat.deadline[priority - 1] > 0 ? c->created_at + cat.deadline[priority - 1] : 0;
-    return sg_store_case_insert_submit(s, c, who->name, sg_role_name(who->role), &p->job);
+    if (isfinite(c->lon)) {
+        sg_areas *areas;
+        err = sg_areas_acquire(s, &areas, p->msg, sizeof p->msg);
+        if (err) {
+            sg_case_fini(c);
+            p->early = err;
+            return err;
+        }
+        if (sg_areas_count(areas) > 0) {
+            if (sg_areas_locate(areas, c->lon, c->lat, &c->area_id) == SG_OK)
+                sg_areas_route(areas, c->category, c->area_id, &c->org_id);
+            else
+                snprintf(p->data, sizeof p->data, "{\"outside_areas\":true}");
+        }
+        sg_areas_release(areas);
+    }
+    return sg_store_case_insert_submit(s, c, who->name, sg_role_name(who->role),
+                                       p->data[0] ? p->data : NULL, &p->job);
 }
 
 sg_err sg_case_create_wait(sg_store *s, sg_case_pending *p, sg_case *out, char *msg, size_t n)
@@ -724,7 +742,7 @@ sg_err sg_case_get_by_code(sg_store *s, const char *code, sg_case *out)
 /* ---- escalation -------------------------------------------------------------------------- */
 
 typedef struct overdue_item {
-    int64_t id, version, due_at;
+    int64_t id, version, due_at, area_id;
     int escalations;
     int priority;
     char category[64];
@@ -755,6 +773,7 @@ static int collect_overdue(void *ctx, const sg_case *c)
     it->due_at = c->due_at;
     it->escalations = c->escalations;
     it->priority = c->priority;
+    it->area_id = c->area_id;
     snprintf(it->category, sizeof it->category, "%s", c->category);
     return 0;
 }
@@ -766,6 +785,9 @@ sg_err sg_case_escalate_overdue(sg_store *s, int64_t now, size_t *n_escalated)
     if (!err && l.failed)
         err = SG_NOMEM;
     size_t done = 0;
+    sg_areas *areas = NULL;
+    if (!err && l.n > 0)
+        err = sg_areas_acquire(s, &areas, NULL, 0);
     for (size_t i = 0; !err && i < l.n; i++) {
         overdue_item *it = &l.v[i];
         /* The next level gets a fresh period of the same length, so a case that stays
@@ -776,9 +798,18 @@ sg_err sg_case_escalate_overdue(sg_store *s, int64_t now, size_t *n_escalated)
             cat.deadline[it->priority - 1] > 0)
             period = cat.deadline[it->priority - 1];
         int64_t next_due = now + period;
-        char data[128];
-        snprintf(data, sizeof data, "{\"level\":%d,\"was_due\":%lld,\"next_due\":%lld}",
-                 it->escalations + 1, (long long)it->due_at, (long long)next_due);
+        /* The organisation one area level up per escalation takes the case over. */
+        int64_t to_area =
+            it->area_id ? sg_areas_ancestor(areas, it->area_id, it->escalations + 1) : 0;
+        int64_t to_org = 0;
+        if (to_area)
+            sg_areas_route(areas, it->category, to_area, &to_org);
+        char data[192];
+        snprintf(data, sizeof data,
+                 "{\"level\":%d,\"was_due\":%lld,\"next_due\":%lld,\"to_area\":%lld,"
+                 "\"to_org\":%lld}",
+                 it->escalations + 1, (long long)it->due_at, (long long)next_due,
+                 (long long)to_area, (long long)to_org);
         sg_case_change ch = {
             .case_id = it->id,
             .expected_version = it->version,
@@ -789,6 +820,7 @@ sg_err sg_case_escalate_overdue(sg_store *s, int64_t now, size_t *n_escalated)
             .data = data,
             .set_due_at = next_due,
             .add_escalation = 1,
+            .set_org_id = to_org,
         };
         sg_err e = sg_store_case_change(s, &ch, NULL, NULL, 0);
         if (e == SG_OK)
@@ -797,6 +829,7 @@ sg_err sg_case_escalate_overdue(sg_store *s, int64_t now, size_t *n_escalated)
             err = e;
     }
     free(l.v);
+    sg_areas_release(areas);
     if (!err && n_escalated)
         *n_escalated = done;
     return err;

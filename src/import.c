@@ -138,9 +138,11 @@ static void finish_oldest(importer *im)
     long line = im->pending_line[im->head];
     char why[200];
     sg_case c;
+    int outside = p->data[0] != '\0'; /* the created event flags outside_areas */
     sg_err err = sg_case_create_wait(im->s, p, &c, why, sizeof why);
     if (err == SG_OK) {
         im->rep.imported++;
+        im->rep.outside_areas += outside;
         if (!isfinite(c.lon))
             im->rep.without_location++;
         sg_case_fini(&c);

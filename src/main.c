@@ -18,7 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "safegrid/area.h"
 #include "safegrid/case.h"
+#include "safegrid/geo.h"
 #include "safegrid/config.h"
 #include "safegrid/import.h"
 #include "safegrid/log.h"
@@ -802,11 +804,15 @@ static int cmd_import_cases(cli *c)
         json_object_set_new(j, "failed", json_integer(r.failed));
         json_object_set_new(j, "categories_created", json_integer(r.categories_created));
         json_object_set_new(j, "without_location", json_integer(r.without_location));
+        json_object_set_new(j, "outside_areas", json_integer(r.outside_areas));
         print_json(j);
     } else {
         printf("%ld rows: %ld imported, %ld already imported, %ld could not be read; %ld new "
                "categories; %ld without a location\n",
                r.rows, r.imported, r.already, r.failed, r.categories_created, r.without_location);
+        if (r.outside_areas)
+            printf("%ld imported rows lie outside every area (kept, without an area)\n",
+                   r.outside_areas);
     }
     return 0;
 }
@@ -837,23 +843,25 @@ static int cmd_summary(cli *c)
         return fail("cannot count cases: %s", sg_strerror(err));
     }
     /* Months as columns, categories as rows, with totals. */
-    char months[64][8];
+    /* Every month from the first to the last, so that a month without any case shows
+     * as a column of zeros and is named below, rather than silently missing. */
+    char months[64][16];
     size_t n_months = 0;
+    int y0 = 9999, m0 = 12, y1 = 0, m1 = 1;
     for (size_t i = 0; i < n; i++) {
-        size_t k = 0;
-        while (k < n_months && strcmp(months[k], rows[i].month) != 0)
-            k++;
-        if (k == n_months && n_months < 64) {
-            snprintf(months[n_months++], 8, "%s", rows[i].month);
-        }
+        int y, m;
+        if (sscanf(rows[i].month, "%4d-%2d", &y, &m) != 2)
+            continue;
+        if (y * 12 + m < y0 * 12 + m0)
+            y0 = y, m0 = m;
+        if (y * 12 + m > y1 * 12 + m1)
+            y1 = y, m1 = m;
     }
-    for (size_t a = 1; a < n_months; a++) /* insertion sort: few months */
-        for (size_t b = a; b > 0 && strcmp(months[b - 1], months[b]) > 0; b--) {
-            char t[8];
-            memcpy(t, months[b], 8);
-            memcpy(months[b], months[b - 1], 8);
-            memcpy(months[b - 1], t, 8);
-        }
+    int first = y0 * 12 + m0 - 1, last = y1 * 12 + m1 - 1;
+    if (n > 0 && last - first >= 64)
+        first = last - 63; /* the table shows the last 64 months */
+    for (int k = first; n > 0 && k <= last; k++)
+        snprintf(months[n_months++], sizeof months[0], "%04d-%02d", k / 12, k % 12 + 1);
     if (c->json) {
         json_t *a = json_array();
         for (size_t i = 0; i < n; i++) {
@@ -880,6 +888,9 @@ static int cmd_summary(cli *c)
             snprintf(label, sizeof label, "%.28s", name);
             printf("%-28s", label);
             int64_t tot = 0;
+            while (i < n && strcmp(rows[i].category, cat) == 0 &&
+                   strcmp(rows[i].month, months[0]) < 0)
+                i++; /* before the months shown */
             for (size_t m = 0; m < n_months; m++) {
                 int64_t v = 0;
                 if (i < n && strcmp(rows[i].category, cat) == 0 &&
@@ -891,14 +902,399 @@ static int cmd_summary(cli *c)
             }
             grand += tot;
             printf(" %8lld\n", (long long)tot);
+            while (i < n && strcmp(rows[i].category, cat) == 0)
+                i++;
         }
         printf("%-28s", "total");
         for (size_t m = 0; m < n_months; m++)
             printf(" %8lld", (long long)col_tot[m]);
         printf(" %8lld\n", (long long)grand);
+        int said = 0;
+        for (size_t m = 0; m < n_months; m++) {
+            if (col_tot[m] == 0) {
+                printf("%s%s", said ? ", " : "months with no cases at all: ", months[m]);
+                said = 1;
+            }
+        }
+        if (said)
+            printf("\n");
     }
     free(rows);
     free(cats);
+    return 0;
+}
+
+/* ---- areas, organisations, rules ---------------------------------------------------------- */
+
+static int import_areas_progress(void *user, size_t done, size_t total)
+{
+    int *tty = user;
+    if (*tty)
+        fprintf(stderr, "\r%zu of %zu features", done, total);
+    return 0;
+}
+
+static int cmd_import_areas(cli *c)
+{
+    sg_geo_import_opts o;
+    sg_geo_import_opts_init(&o);
+    o.code_field = optv(c, "code");
+    o.name_field = optv(c, "name");
+    o.level_field = optv(c, "level");
+    o.population_field = optv(c, "population");
+    o.parent_field = optv(c, "parent");
+    o.srs = optv(c, "srs");
+    o.encoding = optv(c, "encoding");
+    o.layer = optv(c, "layer");
+    if (optv(c, "fixed-level")) {
+        o.fixed_level = sg_geo_level_parse(optv(c, "fixed-level"));
+        if (o.fixed_level < 0)
+            return usage_error(c, "--fixed-level must be county, township, community or grid");
+    }
+    const char *org_kind = optv(c, "create-orgs");
+    int tty = isatty(2);
+    o.progress = import_areas_progress;
+    o.progress_user = &tty;
+    sg_store *s;
+    int rc = open_store(c, &s);
+    if (rc)
+        return rc;
+    /* Areas already stored can be parents of the new ones. */
+    sg_area_row *known = NULL;
+    size_t n_known = 0;
+    sg_geo_area *parents = NULL;
+    sg_err err = sg_store_areas_list(s, 1, &known, &n_known);
+    if (!err && n_known) {
+        parents = calloc(n_known, sizeof *parents);
+        if (parents == NULL)
+            err = SG_NOMEM;
+        for (size_t i = 0; parents && i < n_known; i++) {
+            parents[i].code = known[i].code;
+            parents[i].name = known[i].name;
+            parents[i].level = known[i].level;
+            parents[i].population = known[i].population;
+            parents[i].wkb = known[i].wkb;
+            parents[i].wkb_len = known[i].wkb_len;
+            memcpy(parents[i].bbox, known[i].bbox, sizeof parents[i].bbox);
+        }
+        o.parents = parents;
+        o.n_parents = n_known;
+    }
+    char msg[400];
+    sg_geo_import *imp = NULL;
+    if (!err)
+        err = sg_geo_import_file(c->pos[0], &o, &imp, msg, sizeof msg);
+    else
+        snprintf(msg, sizeof msg, "cannot read the stored areas: %s", sg_strerror(err));
+    if (tty)
+        fputc('\n', stderr);
+    free(parents);
+    sg_area_rows_free(known, n_known);
+    if (err) {
+        sg_store_close(s);
+        return fail("%s", msg);
+    }
+    sg_area_row *rows = calloc(imp->n_areas ? imp->n_areas : 1, sizeof *rows);
+    if (rows == NULL) {
+        sg_geo_import_free(imp);
+        sg_store_close(s);
+        return fail("out of memory");
+    }
+    for (size_t i = 0; i < imp->n_areas; i++) {
+        const sg_geo_area *a = &imp->areas[i];
+        snprintf(rows[i].code, sizeof rows[i].code, "%s", a->code);
+        rows[i].name = a->name;
+        rows[i].level = a->level;
+        snprintf(rows[i].parent_code, sizeof rows[i].parent_code, "%s",
+                 a->parent_code ? a->parent_code : "");
+        rows[i].population = a->population;
+        memcpy(rows[i].bbox, a->bbox, sizeof rows[i].bbox);
+        rows[i].wkb = a->wkb;
+        rows[i].wkb_len = a->wkb_len;
+    }
+    size_t n_new = 0, n_upd = 0, n_orgs = 0;
+    err = sg_store_areas_put(s, rows, imp->n_areas, &n_new, &n_upd, msg, sizeof msg);
+    for (size_t i = 0; !err && org_kind && i < imp->n_areas; i++) {
+        /* One organisation per area, responsible for every category there. */
+        char name[200];
+        snprintf(name, sizeof name, "%s %s",
+                 imp->areas[i].name[0] ? imp->areas[i].name : imp->areas[i].code, org_kind);
+        err = sg_store_org_put(s, imp->areas[i].code, name, org_kind, imp->areas[i].code, msg,
+                               sizeof msg);
+        if (!err)
+            err =
+                sg_store_rule_put(s, NULL, imp->areas[i].code, imp->areas[i].code, msg, sizeof msg);
+        n_orgs += !err;
+    }
+    free(rows);
+    sg_store_close(s);
+    if (err) {
+        sg_geo_import_free(imp);
+        return fail("%s", msg);
+    }
+    for (size_t i = 0; i < imp->n_issues; i++)
+        fprintf(stderr, "%s: %s\n", sg_geo_issue_name(imp->issues[i].kind), imp->issues[i].message);
+    if (c->json) {
+        json_t *j = json_object();
+        json_object_set_new(j, "features", json_integer((json_int_t)imp->n_features));
+        json_object_set_new(j, "areas", json_integer((json_int_t)imp->n_areas));
+        json_object_set_new(j, "new", json_integer((json_int_t)n_new));
+        json_object_set_new(j, "updated", json_integer((json_int_t)n_upd));
+        json_object_set_new(j, "organisations", json_integer((json_int_t)n_orgs));
+        json_t *issues = json_array();
+        for (size_t i = 0; i < imp->n_issues; i++) {
+            json_t *o2 = json_object();
+            json_object_set_new(o2, "kind", json_string(sg_geo_issue_name(imp->issues[i].kind)));
+            json_object_set_new(o2, "code", str_json(imp->issues[i].code));
+            json_object_set_new(o2, "other_code", str_json(imp->issues[i].other_code));
+            json_object_set_new(o2, "area_m2", json_real(imp->issues[i].area_m2));
+            json_object_set_new(o2, "message", json_string(imp->issues[i].message));
+            json_array_append_new(issues, o2);
+        }
+        json_object_set_new(j, "issues", issues);
+        print_json(j);
+    } else {
+        printf("%zu features: %zu areas (%zu new, %zu updated), %zu problems reported",
+               imp->n_features, imp->n_areas, n_new, n_upd, imp->n_issues);
+        if (org_kind)
+            printf(", %zu organisations", n_orgs);
+        printf("\n");
+    }
+    sg_geo_import_free(imp);
+    return 0;
+}
+
+static int cmd_area_list(cli *c)
+{
+    int level = -1;
+    if (optv(c, "level") && (level = sg_geo_level_parse(optv(c, "level"))) < 0)
+        return usage_error(c, "--level must be county, township, community or grid");
+    sg_store *s;
+    int rc = open_store(c, &s);
+    if (rc)
+        return rc;
+    sg_area_row *v;
+    size_t n;
+    sg_err err = sg_store_areas_list(s, 0, &v, &n);
+    sg_store_close(s);
+    if (err)
+        return fail("cannot list areas: %s", sg_strerror(err));
+    json_t *a = c->json ? json_array() : NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (level >= 0 && v[i].level != level)
+            continue;
+        if (a) {
+            json_t *o = json_object();
+            json_object_set_new(o, "id", json_integer(v[i].id));
+            json_object_set_new(o, "code", json_string(v[i].code));
+            json_object_set_new(o, "name", json_string(v[i].name));
+            json_object_set_new(o, "level", json_string(sg_geo_level_name(v[i].level)));
+            json_object_set_new(o, "parent",
+                                v[i].parent_code[0] ? json_string(v[i].parent_code) : json_null());
+            json_object_set_new(o, "population",
+                                v[i].population >= 0 ? json_integer(v[i].population) : json_null());
+            json_array_append_new(a, o);
+        } else {
+            printf("%-12s %-10s %-12s %s\n", v[i].code, sg_geo_level_name(v[i].level),
+                   v[i].parent_code[0] ? v[i].parent_code : "-", v[i].name);
+        }
+    }
+    if (a)
+        print_json(a);
+    sg_area_rows_free(v, n);
+    return 0;
+}
+
+static int cmd_locate(cli *c)
+{
+    double lon, lat;
+    if (parse_double(c->pos[0], &lon) || parse_double(c->pos[1], &lat) || lon < -180 || lon > 180 ||
+        lat < -90 || lat > 90)
+        return usage_error(c, "LON and LAT must be WGS84 degrees (-180..180, -90..90)");
+    sg_store *s;
+    int rc = open_store(c, &s);
+    if (rc)
+        return rc;
+    sg_areas *areas;
+    char msg[300];
+    sg_err err = sg_areas_acquire(s, &areas, msg, sizeof msg);
+    if (err) {
+        sg_store_close(s);
+        return fail("%s", msg);
+    }
+    int64_t id = 0;
+    err = sg_areas_locate(areas, lon, lat, &id);
+    json_t *chain = json_array();
+    if (err == SG_OK) {
+        for (int k = 0;; k++) {
+            int64_t up = sg_areas_ancestor(areas, id, k);
+            const sg_area_row *r = up ? sg_areas_get(areas, up) : NULL;
+            if (r == NULL)
+                break;
+            json_t *o = json_object();
+            json_object_set_new(o, "code", json_string(r->code));
+            json_object_set_new(o, "name", json_string(r->name));
+            json_object_set_new(o, "level", json_string(sg_geo_level_name(r->level)));
+            json_array_append_new(chain, o);
+        }
+    }
+    sg_areas_release(areas);
+    sg_store_close(s);
+    if (err != SG_OK && err != SG_NOTFOUND) {
+        json_decref(chain);
+        return fail("cannot locate: %s", sg_strerror(err));
+    }
+    if (c->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "lon", json_real(lon));
+        json_object_set_new(o, "lat", json_real(lat));
+        json_object_set_new(o, "areas", chain);
+        print_json(o);
+        return 0;
+    }
+    if (json_array_size(chain) == 0)
+        printf("outside every area\n");
+    for (size_t i = 0; i < json_array_size(chain); i++) {
+        json_t *o = json_array_get(chain, i);
+        printf("%-10s %-12s %s\n", json_string_value(json_object_get(o, "level")),
+               json_string_value(json_object_get(o, "code")),
+               json_string_value(json_object_get(o, "name")));
+    }
+    json_decref(chain);
+    return 0;
+}
+
+static int cmd_org_add(cli *c)
+{
+    sg_store *s;
+    int rc = open_store(c, &s);
+    if (rc)
+        return rc;
+    char msg[300];
+    sg_err err = sg_store_org_put(s, c->pos[0], optv(c, "name"), optv(c, "kind"), optv(c, "area"),
+                                  msg, sizeof msg);
+    sg_store_close(s);
+    if (err)
+        return fail("%s", msg);
+    printf("organisation %s\n", c->pos[0]);
+    return 0;
+}
+
+static int cmd_org_list(cli *c)
+{
+    sg_store *s;
+    int rc = open_store(c, &s);
+    if (rc)
+        return rc;
+    sg_org_row *v;
+    size_t n;
+    sg_areas *areas = NULL;
+    char msg[300];
+    sg_err err = sg_store_org_list(s, &v, &n);
+    if (!err)
+        err = sg_areas_acquire(s, &areas, msg, sizeof msg);
+    if (err) {
+        sg_store_close(s);
+        return fail("cannot list organisations: %s", sg_strerror(err));
+    }
+    json_t *a = c->json ? json_array() : NULL;
+    for (size_t i = 0; i < n; i++) {
+        const sg_area_row *ar = v[i].area_id ? sg_areas_get(areas, v[i].area_id) : NULL;
+        if (a) {
+            json_t *o = json_object();
+            json_object_set_new(o, "code", json_string(v[i].code));
+            json_object_set_new(o, "name", json_string(v[i].name));
+            json_object_set_new(o, "kind", json_string(v[i].kind));
+            json_object_set_new(o, "area", ar ? json_string(ar->code) : json_null());
+            json_array_append_new(a, o);
+        } else {
+            printf("%-14s %-16s %-12s %s\n", v[i].code, v[i].kind, ar ? ar->code : "-", v[i].name);
+        }
+    }
+    if (a)
+        print_json(a);
+    free(v);
+    sg_areas_release(areas);
+    sg_store_close(s);
+    return 0;
+}
+
+static int cmd_rule_add(cli *c)
+{
+    if (optv(c, "area") == NULL || optv(c, "org") == NULL)
+        return usage_error(c, "--area and --org are required");
+    sg_store *s;
+    int rc = open_store(c, &s);
+    if (rc)
+        return rc;
+    char msg[300];
+    sg_err err =
+        sg_store_rule_put(s, optv(c, "category"), optv(c, "area"), optv(c, "org"), msg, sizeof msg);
+    sg_store_close(s);
+    if (err)
+        return fail("%s", msg);
+    printf("%s cases in area %s and below go to %s\n",
+           optv(c, "category") ? optv(c, "category") : "all", optv(c, "area"), optv(c, "org"));
+    return 0;
+}
+
+static int cmd_rule_list(cli *c)
+{
+    sg_store *s;
+    int rc = open_store(c, &s);
+    if (rc)
+        return rc;
+    sg_rule_row *v;
+    size_t n;
+    sg_areas *areas = NULL;
+    char msg[300];
+    sg_err err = sg_store_rule_list(s, &v, &n);
+    if (!err)
+        err = sg_areas_acquire(s, &areas, msg, sizeof msg);
+    if (err) {
+        sg_store_close(s);
+        return fail("cannot list rules: %s", sg_strerror(err));
+    }
+    json_t *a = c->json ? json_array() : NULL;
+    for (size_t i = 0; i < n; i++) {
+        const sg_area_row *ar = sg_areas_get(areas, v[i].area_id);
+        const sg_org_row *org = sg_areas_org(areas, v[i].org_id);
+        if (a) {
+            json_t *o = json_object();
+            json_object_set_new(o, "id", json_integer(v[i].id));
+            json_object_set_new(o, "category",
+                                v[i].category[0] ? json_string(v[i].category) : json_null());
+            json_object_set_new(o, "area", json_string(ar ? ar->code : "?"));
+            json_object_set_new(o, "org", json_string(org ? org->code : "?"));
+            json_array_append_new(a, o);
+        } else {
+            printf("%-6lld %-20s %-12s -> %s\n", (long long)v[i].id,
+                   v[i].category[0] ? v[i].category : "(any)", ar ? ar->code : "?",
+                   org ? org->code : "?");
+        }
+    }
+    if (a)
+        print_json(a);
+    free(v);
+    sg_areas_release(areas);
+    sg_store_close(s);
+    return 0;
+}
+
+static int cmd_rule_remove(cli *c)
+{
+    long id;
+    if (parse_long(c->pos[0], 1, LONG_MAX, &id) != 0)
+        return usage_error(c, "ID must be a rule number (see rule list)");
+    sg_store *s;
+    int rc = open_store(c, &s);
+    if (rc)
+        return rc;
+    char msg[300];
+    sg_err err = sg_store_rule_delete(s, id, msg, sizeof msg);
+    sg_store_close(s);
+    if (err)
+        return fail("%s", msg);
     return 0;
 }
 
@@ -1018,6 +1414,48 @@ static command commands[] = {
         {"delimiter", "CHAR", "field separator (default ,; 'tab' for tabs)", NULL},
         {"encoding", "NAME", "text encoding, e.g. LATIN1 (default UTF-8)", NULL},
         {"priority", "N", "priority of every row (default 3)", NULL}, O_JSON),
+    CMD("import", "areas", cmd_import_areas,
+        "import areas FILE [--code F] [--name F] [--level F | --fixed-level L] [--population F] "
+        "[--parent F] [--srs CRS] [--create-orgs KIND]",
+        "Imports areas (polygons) from any vector format GDAL reads: GeoJSON, TopoJSON,\n"
+        "Shapefile, GeoPackage, MapInfo, KML. Reprojects to WGS84, repairs invalid\n"
+        "geometry where it can, and reports overlaps, gaps and other problems by area\n"
+        "code. Re-importing updates areas in place by code. Without --parent, each area's\n"
+        "parent is the area of the level above that contains it.",
+        1, 1, {"code", "FIELD", "field with the area code (default: the feature id)", NULL},
+        {"name", "FIELD", "field with the name", NULL},
+        {"level", "FIELD", "field with the level (county, township, community, grid or 0-3)", NULL},
+        {"fixed-level", "LEVEL", "the level of every area (default grid)", NULL},
+        {"population", "FIELD", "field with the population", NULL},
+        {"parent", "FIELD", "field with the parent's code", NULL},
+        {"srs", "CRS", "CRS of the file when it is missing or wrong (EPSG code, PROJ, WKT)", NULL},
+        {"encoding", "NAME", "text encoding when the file does not say (e.g. ISO-8859-1)", NULL},
+        {"layer", "NAME", "layer to read (default the first)", NULL},
+        {"create-orgs", "KIND",
+         "create an organisation of this kind for each area, responsible for all its cases", NULL},
+        O_JSON),
+    CMD("area", "list", cmd_area_list, "area list [--level L] [--json]",
+        "Lists the areas with their level and parent.", 0, 0,
+        {"level", "LEVEL", "only this level", NULL}, O_JSON),
+    CMD("locate", NULL, cmd_locate, "locate LON LAT [--json]",
+        "Finds the finest area containing a WGS84 point, with its ancestors.", 2, 2, O_JSON),
+    CMD("org", "add", cmd_org_add, "org add CODE --name NAME --kind KIND [--area AREA]",
+        "Adds or updates an organisation (police station, mediation committee, grid office,\n"
+        "fire, medical service, department) and the area it serves.",
+        1, 1, {"name", "NAME", "display name", NULL},
+        {"kind", "KIND", "police, mediation, grid_office, fire, medical, department", NULL},
+        {"area", "CODE", "the area it serves", NULL}),
+    CMD("org", "list", cmd_org_list, "org list [--json]", "Lists the organisations.", 0, 0, O_JSON),
+    CMD("rule", "add", cmd_rule_add, "rule add --area CODE --org CODE [--category CODE]",
+        "Sends cases of a category (default: any) in an area and everything below it to an\n"
+        "organisation. The most specific area wins; a rule for the category beats a rule\n"
+        "for any category at the same area.",
+        0, 0, {"area", "CODE", "area code", NULL}, {"org", "CODE", "organisation code", NULL},
+        {"category", "CODE", "only this category (default: any)", NULL}),
+    CMD("rule", "list", cmd_rule_list, "rule list [--json]", "Lists the routing rules.", 0, 0,
+        O_JSON),
+    CMD("rule", "remove", cmd_rule_remove, "rule remove ID", "Removes a routing rule.", 1, 1,
+        O_JSON),
     CMD("summary", NULL, cmd_summary, "summary [--type TYPE] [--tz ZONE] [--json]",
         "Counts cases by category and month.", 0, 0, {"type", "TYPE", "only this type", NULL},
         {"tz", "ZONE", "months in this zone (default: setting site.timezone, or UTC)", NULL},

@@ -120,7 +120,15 @@ typedef struct conn {
     struct conn *next_free;
 } conn;
 
-enum { JOB_CASE_INSERT = 1, JOB_CASE_CHANGE, JOB_CATEGORY_PUT };
+enum {
+    JOB_CASE_INSERT = 1,
+    JOB_CASE_CHANGE,
+    JOB_CATEGORY_PUT,
+    JOB_AREAS_PUT,
+    JOB_ORG_PUT,
+    JOB_RULE_PUT,
+    JOB_RULE_DELETE
+};
 
 struct sg_store {
     char *path;
@@ -144,6 +152,9 @@ struct sg_store {
     int ckpt_started;
     int ckpt_wanted; /* guarded by mu */
     pthread_cond_t wake_ckpt;
+    uint64_t geo_generation; /* guarded by mu */
+    void *area_cache;
+    void (*area_cache_release)(void *);
 };
 
 /* WAL size in pages (4 KiB) past which the checkpointer is woken. */
@@ -508,13 +519,14 @@ static void *writer_main(void *arg)
 }
 
 static sg_err submit_as(sg_store *s, int kind, void *arg, const char *actor, const char *role,
-                        sg_store_job *job)
+                        const char *data, sg_store_job *job)
 {
     memset(job, 0, sizeof(*job));
     job->kind = kind;
     job->arg = arg;
     job->actor = actor;
     job->role = role;
+    job->data = data;
     if (s->writer == NULL) {
         job->done = 1;
         job->err = SG_FORBIDDEN;
@@ -545,7 +557,7 @@ sg_err sg_store_wait(sg_store *s, sg_store_job *job, char *msg, size_t n)
 
 static sg_err submit(sg_store *s, int kind, void *arg, sg_store_job *job)
 {
-    return submit_as(s, kind, arg, NULL, NULL, job);
+    return submit_as(s, kind, arg, NULL, NULL, NULL, job);
 }
 
 static sg_err submit_wait(sg_store *s, int kind, void *arg, char *msg, size_t n)
@@ -680,6 +692,8 @@ void sg_store_close(sg_store *s)
     pthread_cond_destroy(&s->wake_ckpt);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->pool_mu);
+    if (s->area_cache && s->area_cache_release)
+        s->area_cache_release(s->area_cache);
     free(s->path);
     free(s);
 }
@@ -886,13 +900,13 @@ static sg_err job_case_insert(sg_store *s, sg_store_job *job)
     sg_case_code_encode(s->tracking_key, c->id, c->tracking_code);
     c->updated_at = c->created_at;
     return insert_event(s->writer, c->id, 1, c->created_at, job->actor, job->role, "created", NULL,
-                        c->status, NULL, NULL, job->msg, sizeof job->msg);
+                        c->status, NULL, job->data, job->msg, sizeof job->msg);
 }
 
 sg_err sg_store_case_insert_submit(sg_store *s, sg_case *c, const char *actor, const char *role,
-                                   sg_store_job *job)
+                                   const char *data, sg_store_job *job)
 {
-    return submit_as(s, JOB_CASE_INSERT, c, actor, role, job);
+    return submit_as(s, JOB_CASE_INSERT, c, actor, role, data, job);
 }
 
 static const char SQL_CASE_VERSION[] = "SELECT status, version FROM cases WHERE id = ?";
@@ -901,7 +915,8 @@ static const char SQL_CASE_UPDATE[] =
     " status = COALESCE(?2, status),"
     " closed_at = CASE WHEN ?3 THEN ?1 ELSE closed_at END,"
     " due_at = CASE WHEN ?4 > 0 THEN ?4 WHEN ?4 < 0 THEN NULL ELSE due_at END,"
-    " escalations = escalations + ?5"
+    " escalations = escalations + ?5,"
+    " org_id = CASE WHEN ?8 > 0 THEN ?8 ELSE org_id END"
     " WHERE id = ?6 AND version = ?7";
 
 static sg_err job_case_change(sg_store *s, sg_store_job *job)
@@ -939,6 +954,7 @@ static sg_err job_case_change(sg_store *s, sg_store_job *job)
     sqlite3_bind_int(st, 5, ch->add_escalation ? 1 : 0);
     sqlite3_bind_int64(st, 6, ch->case_id);
     sqlite3_bind_int64(st, 7, ch->expected_version);
+    sqlite3_bind_int64(st, 8, ch->set_org_id);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
@@ -1297,6 +1313,440 @@ sg_err sg_store_category_list(sg_store *s, sg_category **out, size_t *n_out)
     return SG_OK;
 }
 
+/* ---- areas, organisations, rules --------------------------------------------------------- */
+
+static void geo_changed(sg_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->geo_generation++;
+    pthread_mutex_unlock(&s->mu);
+}
+
+uint64_t sg_store_geo_generation(sg_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    uint64_t g = s->geo_generation;
+    pthread_mutex_unlock(&s->mu);
+    return g;
+}
+
+void **sg_store_area_cache_slot(sg_store *s, void (**release)(void *))
+{
+    if (release)
+        s->area_cache_release = *release;
+    return &s->area_cache;
+}
+
+void sg_area_rows_free(sg_area_row *rows, size_t n)
+{
+    for (size_t i = 0; rows && i < n; i++) {
+        free(rows[i].name);
+        free(rows[i].wkb);
+    }
+    free(rows);
+}
+
+typedef struct areas_put_arg {
+    const sg_area_row *rows;
+    size_t n;
+    size_t n_new, n_updated;
+} areas_put_arg;
+
+static const char SQL_AREA_ID[] = "SELECT id FROM area WHERE code = ?";
+static const char SQL_AREA_UPSERT[] =
+    "INSERT INTO area (code, name, level, population, min_lon, min_lat, max_lon, max_lat, geom)"
+    " VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(code) DO UPDATE SET name = excluded.name,"
+    " level = excluded.level, population = excluded.population, min_lon = excluded.min_lon,"
+    " min_lat = excluded.min_lat, max_lon = excluded.max_lon, max_lat = excluded.max_lat,"
+    " geom = excluded.geom";
+static const char SQL_AREA_PARENT[] = "UPDATE area SET parent_id = ? WHERE code = ?";
+
+/* Looks up the id of the area with this code; 0 if none. */
+static int64_t area_id_of(conn *w, const char *code)
+{
+    sqlite3_stmt *st;
+    if (code == NULL || code[0] == '\0' || prep(w, SQL_AREA_ID, &st) != SG_OK)
+        return 0;
+    sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+    int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return id;
+}
+
+static sg_err job_areas_put(sg_store *s, sg_store_job *job)
+{
+    areas_put_arg *a = job->arg;
+    conn *w = s->writer;
+    sqlite3_stmt *st;
+    /* Parents are checked before anything is written, so a failure leaves no trace. */
+    for (size_t i = 0; i < a->n; i++) {
+        const char *pc = a->rows[i].parent_code;
+        if (pc[0] == '\0')
+            continue;
+        int found = area_id_of(w, pc) != 0;
+        for (size_t k = 0; !found && k < a->n; k++)
+            found = strcmp(a->rows[k].code, pc) == 0;
+        if (!found)
+            return sg_errf(SG_INVAL, job->msg, sizeof job->msg,
+                           "area %s names an unknown parent %s", a->rows[i].code, pc);
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        const sg_area_row *r = &a->rows[i];
+        int existed = area_id_of(w, r->code) != 0;
+        sg_err err = prep(w, SQL_AREA_UPSERT, &st);
+        if (err)
+            return err;
+        sqlite3_bind_text(st, 1, r->code, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, r->name ? r->name : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 3, r->level);
+        if (r->population >= 0)
+            sqlite3_bind_int64(st, 4, r->population);
+        for (int k = 0; k < 4; k++)
+            sqlite3_bind_double(st, 5 + k, r->bbox[k]);
+        if (r->wkb)
+            sqlite3_bind_blob(st, 9, r->wkb, (int)r->wkb_len, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return sql_err(w->db, rc, job->msg, sizeof job->msg, "area");
+        if (existed)
+            a->n_updated++;
+        else
+            a->n_new++;
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        const sg_area_row *r = &a->rows[i];
+        sg_err err = prep(w, SQL_AREA_PARENT, &st);
+        if (err)
+            return err;
+        int64_t pid = area_id_of(w, r->parent_code);
+        if (pid)
+            sqlite3_bind_int64(st, 1, pid);
+        sqlite3_bind_text(st, 2, r->code, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return sql_err(w->db, rc, job->msg, sizeof job->msg, "area parent");
+    }
+    return SG_OK;
+}
+
+sg_err sg_store_areas_put(sg_store *s, const sg_area_row *rows, size_t n, size_t *n_new,
+                          size_t *n_updated, char *msg, size_t msgn)
+{
+    areas_put_arg a = {rows, n, 0, 0};
+    sg_err err = submit_wait(s, JOB_AREAS_PUT, &a, msg, msgn);
+    if (err)
+        return err;
+    geo_changed(s);
+    if (n_new)
+        *n_new = a.n_new;
+    if (n_updated)
+        *n_updated = a.n_updated;
+    return SG_OK;
+}
+
+static const char SQL_AREAS_LIST[] =
+    "SELECT a.id, a.code, a.name, a.level, a.parent_id, coalesce(p.code, ''),"
+    " coalesce(a.population, -1), a.min_lon, a.min_lat, a.max_lon, a.max_lat,"
+    " CASE WHEN ?1 THEN a.geom END FROM area a LEFT JOIN area p ON p.id = a.parent_id"
+    " ORDER BY a.level, a.code";
+
+sg_err sg_store_areas_list(sg_store *s, int with_geom, sg_area_row **out, size_t *n_out)
+{
+    conn *c;
+    sg_err err = reader_get(s, &c);
+    if (err)
+        return err;
+    sqlite3_stmt *st;
+    sg_area_row *v = NULL;
+    size_t n = 0, cap = 0;
+    err = prep(c, SQL_AREAS_LIST, &st);
+    if (!err) {
+        sqlite3_bind_int(st, 1, with_geom ? 1 : 0);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            if (n == cap) {
+                size_t ncap = cap ? cap * 2 : 64;
+                sg_area_row *g = realloc(v, ncap * sizeof(*v));
+                if (g == NULL) {
+                    err = SG_NOMEM;
+                    break;
+                }
+                v = g;
+                cap = ncap;
+            }
+            sg_area_row *r = &v[n++];
+            memset(r, 0, sizeof *r);
+            r->id = sqlite3_column_int64(st, 0);
+            col_copy(st, 1, r->code, sizeof r->code);
+            r->name = col_dup(st, 2);
+            r->level = sqlite3_column_int(st, 3);
+            r->parent_id = sqlite3_column_int64(st, 4);
+            col_copy(st, 5, r->parent_code, sizeof r->parent_code);
+            r->population = sqlite3_column_int64(st, 6);
+            for (int k = 0; k < 4; k++)
+                r->bbox[k] = sqlite3_column_double(st, 7 + k);
+            int len = sqlite3_column_bytes(st, 11);
+            if (len > 0) {
+                r->wkb = malloc((size_t)len);
+                if (r->wkb == NULL) {
+                    err = SG_NOMEM;
+                    break;
+                }
+                memcpy(r->wkb, sqlite3_column_blob(st, 11), (size_t)len);
+                r->wkb_len = (size_t)len;
+            }
+            if (r->name == NULL) {
+                err = SG_NOMEM;
+                break;
+            }
+        }
+        sqlite3_reset(st);
+    }
+    reader_put(s, c);
+    if (err) {
+        sg_area_rows_free(v, n);
+        return err;
+    }
+    *out = v;
+    *n_out = n;
+    return SG_OK;
+}
+
+typedef struct org_arg {
+    const char *code, *name, *kind, *area_code;
+} org_arg;
+
+static const char SQL_ORG_UPSERT[] =
+    "INSERT INTO organisation (code, name, kind, area_id) VALUES (?,?,?,?) ON CONFLICT(code)"
+    " DO UPDATE SET name = excluded.name, kind = excluded.kind, area_id = excluded.area_id";
+static const char SQL_ORG_ID[] = "SELECT id FROM organisation WHERE code = ?";
+
+static sg_err job_org_put(sg_store *s, sg_store_job *job)
+{
+    org_arg *a = job->arg;
+    conn *w = s->writer;
+    int64_t area = 0;
+    if (a->area_code && a->area_code[0]) {
+        area = area_id_of(w, a->area_code);
+        if (area == 0)
+            return sg_errf(SG_NOTFOUND, job->msg, sizeof job->msg, "no area with code %s",
+                           a->area_code);
+    }
+    sqlite3_stmt *st;
+    sg_err err = prep(w, SQL_ORG_UPSERT, &st);
+    if (err)
+        return err;
+    sqlite3_bind_text(st, 1, a->code, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, a->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, a->kind, -1, SQLITE_STATIC);
+    bind_pos_int(st, 4, area);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return sql_err(w->db, rc, job->msg, sizeof job->msg, "organisation");
+    return SG_OK;
+}
+
+sg_err sg_store_org_put(sg_store *s, const char *code, const char *name, const char *kind,
+                        const char *area_code, char *msg, size_t n)
+{
+    if (code == NULL || code[0] == '\0' || strlen(code) >= 64)
+        return sg_errf(SG_INVAL, msg, n, "an organisation code of 1 to 63 bytes is required");
+    org_arg a = {code, name && name[0] ? name : code, kind && kind[0] ? kind : "department",
+                 area_code};
+    sg_err err = submit_wait(s, JOB_ORG_PUT, &a, msg, n);
+    if (!err)
+        geo_changed(s);
+    return err;
+}
+
+static const char SQL_ORG_LIST[] =
+    "SELECT id, code, name, kind, coalesce(area_id, 0) FROM organisation ORDER BY code";
+
+sg_err sg_store_org_list(sg_store *s, sg_org_row **out, size_t *n_out)
+{
+    conn *c;
+    sg_err err = reader_get(s, &c);
+    if (err)
+        return err;
+    sqlite3_stmt *st;
+    sg_org_row *v = NULL;
+    size_t n = 0, cap = 0;
+    err = prep(c, SQL_ORG_LIST, &st);
+    while (!err && sqlite3_step(st) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            sg_org_row *g = realloc(v, ncap * sizeof(*v));
+            if (g == NULL) {
+                err = SG_NOMEM;
+                break;
+            }
+            v = g;
+            cap = ncap;
+        }
+        sg_org_row *r = &v[n++];
+        r->id = sqlite3_column_int64(st, 0);
+        col_copy(st, 1, r->code, sizeof r->code);
+        col_copy(st, 2, r->name, sizeof r->name);
+        col_copy(st, 3, r->kind, sizeof r->kind);
+        r->area_id = sqlite3_column_int64(st, 4);
+    }
+    if (!err)
+        sqlite3_reset(st);
+    reader_put(s, c);
+    if (err) {
+        free(v);
+        return err;
+    }
+    *out = v;
+    *n_out = n;
+    return SG_OK;
+}
+
+typedef struct rule_arg {
+    const char *category, *area_code, *org_code;
+    int64_t id;
+} rule_arg;
+
+static const char SQL_RULE_UPSERT[] =
+    "INSERT INTO routing_rule (category, area_id, org_id) VALUES (?,?,?) ON CONFLICT"
+    " (category, area_id) DO UPDATE SET org_id = excluded.org_id";
+static const char SQL_RULE_REPLACE_ANY[] =
+    "DELETE FROM routing_rule WHERE category IS NULL AND area_id = ?";
+static const char SQL_CATEGORY_EXISTS[] = "SELECT 1 FROM category WHERE code = ?";
+static const char SQL_RULE_DELETE[] = "DELETE FROM routing_rule WHERE id = ?";
+
+static sg_err job_rule_put(sg_store *s, sg_store_job *job)
+{
+    rule_arg *a = job->arg;
+    conn *w = s->writer;
+    int64_t area = area_id_of(w, a->area_code);
+    if (area == 0)
+        return sg_errf(SG_NOTFOUND, job->msg, sizeof job->msg, "no area with code %s",
+                       a->area_code ? a->area_code : "");
+    sqlite3_stmt *st;
+    sg_err err = prep(w, SQL_ORG_ID, &st);
+    if (err)
+        return err;
+    sqlite3_bind_text(st, 1, a->org_code ? a->org_code : "", -1, SQLITE_STATIC);
+    int64_t org = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (org == 0)
+        return sg_errf(SG_NOTFOUND, job->msg, sizeof job->msg, "no organisation with code %s",
+                       a->org_code ? a->org_code : "");
+    int any = a->category == NULL || a->category[0] == '\0';
+    if (!any) {
+        err = prep(w, SQL_CATEGORY_EXISTS, &st);
+        if (err)
+            return err;
+        sqlite3_bind_text(st, 1, a->category, -1, SQLITE_STATIC);
+        int found = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_reset(st);
+        if (!found)
+            return sg_errf(SG_NOTFOUND, job->msg, sizeof job->msg, "unknown category %s",
+                           a->category);
+    } else {
+        /* UNIQUE treats NULLs as distinct, so replace an any-category rule by hand. */
+        err = prep(w, SQL_RULE_REPLACE_ANY, &st);
+        if (err)
+            return err;
+        sqlite3_bind_int64(st, 1, area);
+        sqlite3_step(st);
+        sqlite3_reset(st);
+    }
+    err = prep(w, SQL_RULE_UPSERT, &st);
+    if (err)
+        return err;
+    bind_text(st, 1, any ? NULL : a->category);
+    sqlite3_bind_int64(st, 2, area);
+    sqlite3_bind_int64(st, 3, org);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return sql_err(w->db, rc, job->msg, sizeof job->msg, "rule");
+    a->id = sqlite3_last_insert_rowid(w->db);
+    return SG_OK;
+}
+
+sg_err sg_store_rule_put(sg_store *s, const char *category, const char *area_code,
+                         const char *org_code, char *msg, size_t n)
+{
+    rule_arg a = {category, area_code, org_code, 0};
+    sg_err err = submit_wait(s, JOB_RULE_PUT, &a, msg, n);
+    if (!err)
+        geo_changed(s);
+    return err;
+}
+
+static sg_err job_rule_delete(sg_store *s, sg_store_job *job)
+{
+    rule_arg *a = job->arg;
+    sqlite3_stmt *st;
+    sg_err err = prep(s->writer, SQL_RULE_DELETE, &st);
+    if (err)
+        return err;
+    sqlite3_bind_int64(st, 1, a->id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return sql_err(s->writer->db, rc, job->msg, sizeof job->msg, "rule");
+    if (sqlite3_changes(s->writer->db) == 0)
+        return sg_errf(SG_NOTFOUND, job->msg, sizeof job->msg, "no rule %lld", (long long)a->id);
+    return SG_OK;
+}
+
+sg_err sg_store_rule_delete(sg_store *s, int64_t id, char *msg, size_t n)
+{
+    rule_arg a = {NULL, NULL, NULL, id};
+    sg_err err = submit_wait(s, JOB_RULE_DELETE, &a, msg, n);
+    if (!err)
+        geo_changed(s);
+    return err;
+}
+
+static const char SQL_RULE_LIST[] =
+    "SELECT id, coalesce(category, ''), area_id, org_id FROM routing_rule ORDER BY id";
+
+sg_err sg_store_rule_list(sg_store *s, sg_rule_row **out, size_t *n_out)
+{
+    conn *c;
+    sg_err err = reader_get(s, &c);
+    if (err)
+        return err;
+    sqlite3_stmt *st;
+    sg_rule_row *v = NULL;
+    size_t n = 0, cap = 0;
+    err = prep(c, SQL_RULE_LIST, &st);
+    while (!err && sqlite3_step(st) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            sg_rule_row *g = realloc(v, ncap * sizeof(*v));
+            if (g == NULL) {
+                err = SG_NOMEM;
+                break;
+            }
+            v = g;
+            cap = ncap;
+        }
+        sg_rule_row *r = &v[n++];
+        r->id = sqlite3_column_int64(st, 0);
+        col_copy(st, 1, r->category, sizeof r->category);
+        r->area_id = sqlite3_column_int64(st, 2);
+        r->org_id = sqlite3_column_int64(st, 3);
+    }
+    if (!err)
+        sqlite3_reset(st);
+    reader_put(s, c);
+    if (err) {
+        free(v);
+        return err;
+    }
+    *out = v;
+    *n_out = n;
+    return SG_OK;
+}
+
 /* ---- aggregates -------------------------------------------------------------------------- */
 
 /* Counts come from SQL in 15-minute buckets of UTC time; every zone's offset is a whole
@@ -1388,6 +1838,14 @@ static sg_err run_job(sg_store *s, sg_store_job *job)
         return job_case_change(s, job);
     case JOB_CATEGORY_PUT:
         return job_category_put(s, job);
+    case JOB_AREAS_PUT:
+        return job_areas_put(s, job);
+    case JOB_ORG_PUT:
+        return job_org_put(s, job);
+    case JOB_RULE_PUT:
+        return job_rule_put(s, job);
+    case JOB_RULE_DELETE:
+        return job_rule_delete(s, job);
     default:
         return sg_errf(SG_INVAL, job->msg, sizeof job->msg, "unknown job kind %d", job->kind);
     }

@@ -111,7 +111,10 @@ typedef struct sg_case_new {
 
 /** Creates a case: checks the type, the category (which must belong to the type), the
  *  priority, the coordinates and that who's role may create this type; sets the due time
- *  from the category and priority; appends the `created` event. On SG_OK *out holds the
+ *  from the category and priority; finds the finest area containing the location and the
+ *  organisation the routing rules give for the category there (a location outside every
+ *  area is accepted, left without an area, and flagged on the `created` event as
+ *  {"outside_areas": true}); appends the `created` event. On SG_OK *out holds the
  *  new case (caller releases it with sg_case_fini). Errors: SG_INVAL (msg says which field),
  *  SG_FORBIDDEN, SG_NOTFOUND (unknown category), SG_CONFLICT (source_key already imported),
  *  SG_IO. Returns once the case is durable. */
@@ -127,6 +130,7 @@ typedef struct sg_case_pending {
     sg_case row;
     sg_err early; /* validation error found before submission */
     char msg[160];
+    char data[48]; /* the created event's data */
 } sg_case_pending;
 
 /** Validates in and queues its creation. Strings in `in` are copied. Always pair with
@@ -160,7 +164,9 @@ sg_err sg_case_get(sg_store *s, int64_t id, sg_case *out);
 sg_err sg_case_get_by_code(sg_store *s, const char *code, sg_case *out);
 
 /** Marks every open case whose due time is before now and that has not been escalated
- *  since its due time with an `escalated` event. *n_escalated (may be NULL) receives the
+ *  since its due time with an `escalated` event, and hands it to the organisation that
+ *  the routing rules give one area level further up for each escalation (the case's area's
+ *  parent first); at the top it stays where it is. *n_escalated (may be NULL) receives the
  *  count. */
 sg_err sg_case_escalate_overdue(sg_store *s, int64_t now, size_t *n_escalated);
 

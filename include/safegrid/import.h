@@ -53,6 +53,7 @@ typedef struct sg_import_report {
     long failed;   /* rows that could not be imported */
     long categories_created;
     long without_location; /* imported rows with no coordinates */
+    long outside_areas;    /* imported rows located outside every stored area */
 } sg_import_report;
 
 /** Imports the CSV file described by o into s. On SG_OK *out describes the run (rows that

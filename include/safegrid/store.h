@@ -64,6 +64,7 @@ typedef struct sg_store_job {
     void *arg;
     const char *actor; /* who asked for the write (borrowed) */
     const char *role;
+    const char *data; /* event data for the write, JSON or NULL (borrowed) */
     volatile int done;
     sg_err err;
     char msg[160];
@@ -130,13 +131,15 @@ typedef struct sg_case_change {
     int set_closed;     /* 1: closed_at = at */
     int64_t set_due_at; /* > 0: new due time; < 0: clear it (the deadline was met) */
     int add_escalation; /* 1: escalations += 1 */
+    int64_t set_org_id; /* > 0: the case now belongs to this organisation */
 } sg_case_change;
 
 /** Queues the insertion of row c (id and version are assigned) with its `created` event
- *  recorded as made by actor/role. c and the strings it points to must stay valid until
- *  the job is waited for; on success the job writes the id and version into c. */
+ *  recorded as made by actor/role with data (a JSON object or NULL). c and the strings it points to
+ * must stay valid until the job is waited for; on success the job writes the id and version into c.
+ */
 sg_err sg_store_case_insert_submit(sg_store *s, sg_case *c, const char *actor, const char *role,
-                                   sg_store_job *job);
+                                   const char *data, sg_store_job *job);
 
 /** Appends ch's event and updates the projection, if the case's version is still
  *  ch->expected_version (SG_CONFLICT otherwise, SG_NOTFOUND if no such case). Waits for
@@ -203,6 +206,80 @@ sg_err sg_store_category_get(sg_store *s, const char *code, sg_category *out);
 
 /** Reads all categories into a new array; release with free(). */
 sg_err sg_store_category_list(sg_store *s, sg_category **out, size_t *n_out);
+
+/* ---- areas, organisations, routing rules --------------------------------------------- */
+
+/** An area of the hierarchy as stored. Strings and wkb owned; release arrays with
+ *  sg_area_rows_free(). */
+typedef struct sg_area_row {
+    int64_t id;
+    char code[64];
+    char *name;
+    int level;            /* 0 county .. 3 grid */
+    int64_t parent_id;    /* 0 for none */
+    char parent_code[64]; /* for sg_store_areas_put: the parent's code, "" for none */
+    int64_t population;   /* -1 unknown */
+    double bbox[4];
+    unsigned char *wkb; /* WGS84 ISO WKB, or NULL when listed without geometry */
+    size_t wkb_len;
+} sg_area_row;
+
+void sg_area_rows_free(sg_area_row *rows, size_t n);
+
+/** Inserts or updates (by code) n areas in one transaction, resolving parent_code against
+ *  the rows and the areas already stored; ids of existing areas never change, so cases
+ *  keep pointing at them. *n_new and *n_updated (may be NULL) count what happened.
+ *  SG_INVAL if a parent code is unknown (msg names it). Waits for durability. */
+sg_err sg_store_areas_put(sg_store *s, const sg_area_row *rows, size_t n, size_t *n_new,
+                          size_t *n_updated, char *msg, size_t msgn);
+
+/** Lists every area, ordered by level then code, with geometry when with_geom. */
+sg_err sg_store_areas_list(sg_store *s, int with_geom, sg_area_row **out, size_t *n_out);
+
+/** An organisation that serves an area (police station, mediation committee, grid office,
+ *  fire, medical service, department). */
+typedef struct sg_org_row {
+    int64_t id;
+    char code[64];
+    char name[128];
+    char kind[32];
+    int64_t area_id; /* 0 for none */
+} sg_org_row;
+
+/** Inserts or updates (by code) an organisation serving the area with code area_code
+ *  (NULL: none). SG_NOTFOUND for an unknown area. */
+sg_err sg_store_org_put(sg_store *s, const char *code, const char *name, const char *kind,
+                        const char *area_code, char *msg, size_t n);
+
+/** Lists organisations by code; release with free(). */
+sg_err sg_store_org_list(sg_store *s, sg_org_row **out, size_t *n_out);
+
+/** A routing rule: cases of category (NULL or "" for any) in area and below go to org. */
+typedef struct sg_rule_row {
+    int64_t id;
+    char category[64]; /* "" for any */
+    int64_t area_id;
+    int64_t org_id;
+} sg_rule_row;
+
+/** Adds or replaces the rule for (category, area). SG_NOTFOUND for an unknown area,
+ *  organisation or category. */
+sg_err sg_store_rule_put(sg_store *s, const char *category, const char *area_code,
+                         const char *org_code, char *msg, size_t n);
+
+/** Removes rule id. SG_NOTFOUND if there is none. */
+sg_err sg_store_rule_delete(sg_store *s, int64_t id, char *msg, size_t n);
+
+/** Lists rules; release with free(). */
+sg_err sg_store_rule_list(sg_store *s, sg_rule_row **out, size_t *n_out);
+
+/** A number that changes whenever this store writes areas, organisations or rules, so
+ *  that caches built from them (src/area.c) know when to rebuild. */
+uint64_t sg_store_geo_generation(sg_store *s);
+
+/** The store's slot for the area cache of src/area.c, released with the store through
+ *  the function set here. The slot is guarded by the area module's own lock. */
+void **sg_store_area_cache_slot(sg_store *s, void (**release)(void *));
 
 /* ---- aggregates ------------------------------------------------------------------------ */
 
