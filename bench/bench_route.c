@@ -6,7 +6,9 @@
  * the exported edge table), all on the same random queries in one run; then the build's time
  * and peak memory, and scaling on synthetic road-like grids of 1M and 5M nodes.
  *
- *   build/rel/bench_route [--no-peers] [--no-scale] [--no-cities] [--queries N]
+ *   build/rel/bench_route [--no-peers] [--no-scale] [--no-cities] [--grid SIDE] [--queries N]
+ *
+ * --grid SIDE runs only one synthetic grid of SIDE x SIDE nodes.
  *
  * Builds run in a child process so that its peak RSS (wait4) is the build's alone. The
  * hierarchy's answers are checked against Dijkstra's on every benchmarked query.
@@ -555,6 +557,7 @@ static int scale(uint32_t side, const char *dir, size_t nq, size_t n_dij)
 int main(int argc, char **argv)
 {
     int peers = 1, scaling = 1, cities = 1;
+    uint32_t grid = 0;
     size_t nq = 1000;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--no-peers") == 0)
@@ -563,11 +566,14 @@ int main(int argc, char **argv)
             scaling = 0;
         else if (strcmp(argv[i], "--no-cities") == 0)
             cities = 0;
+        else if (strcmp(argv[i], "--grid") == 0 && i + 1 < argc)
+            grid = (uint32_t)atoi(argv[++i]);
         else if (strcmp(argv[i], "--queries") == 0 && i + 1 < argc)
             nq = (size_t)atoi(argv[++i]);
         else {
             fprintf(stderr,
-                    "usage: bench_route [--no-peers] [--no-scale] [--no-cities] [--queries N]\n");
+                    "usage: bench_route [--no-peers] [--no-scale] [--no-cities] [--grid SIDE] "
+                    "[--queries N]\n");
             return 2;
         }
     }
@@ -576,6 +582,7 @@ int main(int argc, char **argv)
     char dir[] = "/tmp/sg-bench-route.XXXXXX";
     if (mkdtemp(dir) == NULL)
         return 1;
+    setvbuf(stdout, NULL, _IOLBF, 0);
     printf("bench_route: 1 x %d travel-time queries, contraction hierarchy vs peers\n", NT);
     int rc = 0;
     const char *gbg[] = {GBG, NULL};
@@ -586,7 +593,9 @@ int main(int argc, char **argv)
                            MVD "12-1410-2471.mvt", MVD "12-1410-2472.mvt", NULL};
     if (cities)
         rc |= city("montevideo", tiles, dir, nq, peers, 0);
-    if (scaling) {
+    if (grid >= 2)
+        rc |= scale(grid, dir, 200, 10);
+    else if (scaling) {
         rc |= scale(1000, dir, 200, 20);
         rc |= scale(2237, dir, 200, 10);
     }

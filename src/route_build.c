@@ -1154,6 +1154,7 @@ typedef struct contractor {
     uint32_t *deleted; /* contracted neighbours */
     /* witness search */
     uint32_t *dist, *stamp, cur;
+    uint32_t *tmark, tround; /* targets of the current witness search */
     hitem *wh;
     size_t whn, whcap;
     upvec fwd, bwd;
@@ -1258,7 +1259,8 @@ static uint32_t wdist(const contractor *c, uint32_t v)
 
 /* Dijkstra from s over the remaining graph, avoiding `skip`, up to `bound` and at most
  * `limit` settled nodes. Results in dist/stamp of the current round. */
-static int witness(contractor *c, uint32_t s, uint32_t skip, uint32_t bound, unsigned limit)
+static int witness(contractor *c, uint32_t s, uint32_t skip, uint32_t bound, unsigned limit,
+                   uint32_t targets)
 {
     if (++c->cur == 0) {
         memset(c->stamp, 0, c->n * sizeof(*c->stamp));
@@ -1276,6 +1278,8 @@ static int witness(contractor *c, uint32_t s, uint32_t skip, uint32_t bound, uns
             continue;
         if (h.key > bound || ++settled > limit)
             break;
+        if (c->tmark[h.v] == c->tround && --targets == 0)
+            break; /* every node a shortcut would lead to is settled */
         adj *a = &c->a[h.v];
         for (uint32_t i = 0; i < a->n; i++) {
             nbr *e = &a->e[i];
@@ -1310,7 +1314,17 @@ static long contract_node(contractor *c, uint32_t v, int apply)
                 bound = in.wi + a->e[j].wo;
         if (bound == 0)
             continue;
-        if (witness(c, in.v, v, bound, limit))
+        if (++c->tround == 0) {
+            memset(c->tmark, 0, c->n * sizeof(*c->tmark));
+            c->tround = 1;
+        }
+        uint32_t targets = 0;
+        for (uint32_t j = 0; j < a->n; j++)
+            if (j != i && a->e[j].wo != INF && c->tmark[a->e[j].v] != c->tround) {
+                c->tmark[a->e[j].v] = c->tround;
+                targets++;
+            }
+        if (witness(c, in.v, v, bound, limit, targets))
             return -1;
         for (uint32_t j = 0; j < a->n; j++) {
             nbr out = a->e[j];
@@ -1422,6 +1436,7 @@ static void contractor_fini(contractor *c)
     free(c->deleted);
     free(c->dist);
     free(c->stamp);
+    free(c->tmark);
     free(c->wh);
     free(c->fwd.e);
     free(c->bwd.e);
@@ -1622,8 +1637,10 @@ sg_err sg_route_graph_contract(sg_route_graph *g, const char *path, sg_route_pro
     c.deleted = calloc(nn, sizeof(*c.deleted));
     c.dist = malloc(nn * sizeof(*c.dist));
     c.stamp = calloc(nn, sizeof(*c.stamp));
+    c.tmark = calloc(nn, sizeof(*c.tmark));
     c.rank = malloc(nn * sizeof(*c.rank));
-    if (!c.a || !c.prio || !c.heap || !c.hpos || !c.deleted || !c.dist || !c.stamp || !c.rank)
+    if (!c.a || !c.prio || !c.heap || !c.hpos || !c.deleted || !c.dist || !c.stamp || !c.tmark ||
+        !c.rank)
         goto fail;
     for (size_t i = 0; i < n_segs; i++) {
         segkey s = segs[i];
