@@ -1186,14 +1186,15 @@ static int cmd_org_list(cli *c)
     int rc = open_store(c, &s);
     if (rc)
         return rc;
-    sg_org_row *v;
-    size_t n;
+    sg_org_row *v = NULL;
+    size_t n = 0;
     sg_areas *areas = NULL;
     char msg[300];
     sg_err err = sg_store_org_list(s, &v, &n);
     if (!err)
         err = sg_areas_acquire(s, &areas, msg, sizeof msg);
     if (err) {
+        free(v);
         sg_store_close(s);
         return fail("cannot list organisations: %s", sg_strerror(err));
     }
@@ -1244,14 +1245,15 @@ static int cmd_rule_list(cli *c)
     int rc = open_store(c, &s);
     if (rc)
         return rc;
-    sg_rule_row *v;
-    size_t n;
+    sg_rule_row *v = NULL;
+    size_t n = 0;
     sg_areas *areas = NULL;
     char msg[300];
     sg_err err = sg_store_rule_list(s, &v, &n);
     if (!err)
         err = sg_areas_acquire(s, &areas, msg, sizeof msg);
     if (err) {
+        free(v);
         sg_store_close(s);
         return fail("cannot list rules: %s", sg_strerror(err));
     }

@@ -765,6 +765,63 @@ static void col_copy(sqlite3_stmt *st, int i, char *dst, size_t n)
     snprintf(dst, n, "%s", t ? (const char *)t : "");
 }
 
+/* Runs a query on a reader connection and collects one struct of elem bytes per row,
+ * filled by fill (which returns SG_NOMEM if it cannot copy what it owns). bind, if not
+ * NULL, binds the statement's parameters from arg. On SG_OK *out is a new array (NULL
+ * when empty) of *n_out rows; on error the rows collected so far are released with fini
+ * (may be NULL for rows that own nothing). One function for every list the store gives,
+ * so each keeps only its SQL and its row mapping. */
+typedef sg_err (*row_fill_fn)(sqlite3_stmt *st, void *row);
+typedef void (*row_bind_fn)(sqlite3_stmt *st, const void *arg);
+
+static sg_err query_rows(sg_store *s, const char *sql, row_bind_fn bind, const void *arg,
+                         size_t elem, row_fill_fn fill, void (*fini)(void *rows, size_t n),
+                         void **out, size_t *n_out)
+{
+    conn *c;
+    sg_err err = reader_get(s, &c);
+    if (err)
+        return err;
+    sqlite3_stmt *st;
+    char *v = NULL;
+    size_t n = 0, cap = 0;
+    err = prep(c, sql, &st);
+    if (!err) {
+        if (bind)
+            bind(st, arg);
+        int rc;
+        while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            if (n == cap) {
+                size_t ncap = cap ? cap * 2 : 64;
+                char *g = realloc(v, ncap * elem);
+                if (g == NULL) {
+                    err = SG_NOMEM;
+                    break;
+                }
+                v = g;
+                cap = ncap;
+            }
+            memset(v + n * elem, 0, elem);
+            err = fill(st, v + n * elem);
+            n++;
+        }
+        if (!err && rc != SQLITE_DONE)
+            err = sql_err(c->db, rc, NULL, 0, "list");
+        sqlite3_reset(st);
+    }
+    reader_put(s, c);
+    if (err) {
+        if (fini)
+            fini(v, n);
+        else
+            free(v);
+        return err;
+    }
+    *out = v;
+    *n_out = n;
+    return SG_OK;
+}
+
 /* ---- cases ------------------------------------------------------------------------------- */
 
 #define CASE_COLS                                                                                  \
@@ -1278,39 +1335,16 @@ sg_err sg_store_category_get(sg_store *s, const char *code, sg_category *out)
     return err;
 }
 
+static sg_err fill_category(sqlite3_stmt *st, void *row)
+{
+    read_category(st, row);
+    return SG_OK;
+}
+
 sg_err sg_store_category_list(sg_store *s, sg_category **out, size_t *n_out)
 {
-    conn *c;
-    sg_err err = reader_get(s, &c);
-    if (err)
-        return err;
-    sqlite3_stmt *st;
-    sg_category *v = NULL;
-    size_t n = 0, cap = 0;
-    err = prep(c, SQL_CATEGORY_LIST, &st);
-    while (!err && sqlite3_step(st) == SQLITE_ROW) {
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 32;
-            sg_category *g = realloc(v, ncap * sizeof(*v));
-            if (g == NULL) {
-                err = SG_NOMEM;
-                break;
-            }
-            v = g;
-            cap = ncap;
-        }
-        read_category(st, &v[n++]);
-    }
-    if (st)
-        sqlite3_reset(st);
-    reader_put(s, c);
-    if (err) {
-        free(v);
-        return err;
-    }
-    *out = v;
-    *n_out = n;
-    return SG_OK;
+    return query_rows(s, SQL_CATEGORY_LIST, NULL, NULL, sizeof(sg_category), fill_category, NULL,
+                      (void **)out, n_out);
 }
 
 /* ---- areas, organisations, rules --------------------------------------------------------- */
@@ -1452,65 +1486,43 @@ static const char SQL_AREAS_LIST[] =
     " CASE WHEN ?1 THEN a.geom END FROM area a LEFT JOIN area p ON p.id = a.parent_id"
     " ORDER BY a.level, a.code";
 
+static sg_err fill_area(sqlite3_stmt *st, void *row)
+{
+    sg_area_row *r = row;
+    r->id = sqlite3_column_int64(st, 0);
+    col_copy(st, 1, r->code, sizeof r->code);
+    r->name = col_dup(st, 2);
+    r->level = sqlite3_column_int(st, 3);
+    r->parent_id = sqlite3_column_int64(st, 4);
+    col_copy(st, 5, r->parent_code, sizeof r->parent_code);
+    r->population = sqlite3_column_int64(st, 6);
+    for (int k = 0; k < 4; k++)
+        r->bbox[k] = sqlite3_column_double(st, 7 + k);
+    int len = sqlite3_column_bytes(st, 11);
+    if (len > 0) {
+        r->wkb = malloc((size_t)len);
+        if (r->wkb == NULL)
+            return SG_NOMEM;
+        memcpy(r->wkb, sqlite3_column_blob(st, 11), (size_t)len);
+        r->wkb_len = (size_t)len;
+    }
+    return r->name ? SG_OK : SG_NOMEM;
+}
+
+static void bind_with_geom(sqlite3_stmt *st, const void *arg)
+{
+    sqlite3_bind_int(st, 1, *(const int *)arg ? 1 : 0);
+}
+
+static void free_area_rows(void *rows, size_t n)
+{
+    sg_area_rows_free(rows, n);
+}
+
 sg_err sg_store_areas_list(sg_store *s, int with_geom, sg_area_row **out, size_t *n_out)
 {
-    conn *c;
-    sg_err err = reader_get(s, &c);
-    if (err)
-        return err;
-    sqlite3_stmt *st;
-    sg_area_row *v = NULL;
-    size_t n = 0, cap = 0;
-    err = prep(c, SQL_AREAS_LIST, &st);
-    if (!err) {
-        sqlite3_bind_int(st, 1, with_geom ? 1 : 0);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            if (n == cap) {
-                size_t ncap = cap ? cap * 2 : 64;
-                sg_area_row *g = realloc(v, ncap * sizeof(*v));
-                if (g == NULL) {
-                    err = SG_NOMEM;
-                    break;
-                }
-                v = g;
-                cap = ncap;
-            }
-            sg_area_row *r = &v[n++];
-            memset(r, 0, sizeof *r);
-            r->id = sqlite3_column_int64(st, 0);
-            col_copy(st, 1, r->code, sizeof r->code);
-            r->name = col_dup(st, 2);
-            r->level = sqlite3_column_int(st, 3);
-            r->parent_id = sqlite3_column_int64(st, 4);
-            col_copy(st, 5, r->parent_code, sizeof r->parent_code);
-            r->population = sqlite3_column_int64(st, 6);
-            for (int k = 0; k < 4; k++)
-                r->bbox[k] = sqlite3_column_double(st, 7 + k);
-            int len = sqlite3_column_bytes(st, 11);
-            if (len > 0) {
-                r->wkb = malloc((size_t)len);
-                if (r->wkb == NULL) {
-                    err = SG_NOMEM;
-                    break;
-                }
-                memcpy(r->wkb, sqlite3_column_blob(st, 11), (size_t)len);
-                r->wkb_len = (size_t)len;
-            }
-            if (r->name == NULL) {
-                err = SG_NOMEM;
-                break;
-            }
-        }
-        sqlite3_reset(st);
-    }
-    reader_put(s, c);
-    if (err) {
-        sg_area_rows_free(v, n);
-        return err;
-    }
-    *out = v;
-    *n_out = n;
-    return SG_OK;
+    return query_rows(s, SQL_AREAS_LIST, bind_with_geom, &with_geom, sizeof(sg_area_row), fill_area,
+                      free_area_rows, (void **)out, n_out);
 }
 
 typedef struct org_arg {
@@ -1564,44 +1576,21 @@ sg_err sg_store_org_put(sg_store *s, const char *code, const char *name, const c
 static const char SQL_ORG_LIST[] =
     "SELECT id, code, name, kind, coalesce(area_id, 0) FROM organisation ORDER BY code";
 
+static sg_err fill_org(sqlite3_stmt *st, void *row)
+{
+    sg_org_row *r = row;
+    r->id = sqlite3_column_int64(st, 0);
+    col_copy(st, 1, r->code, sizeof r->code);
+    col_copy(st, 2, r->name, sizeof r->name);
+    col_copy(st, 3, r->kind, sizeof r->kind);
+    r->area_id = sqlite3_column_int64(st, 4);
+    return SG_OK;
+}
+
 sg_err sg_store_org_list(sg_store *s, sg_org_row **out, size_t *n_out)
 {
-    conn *c;
-    sg_err err = reader_get(s, &c);
-    if (err)
-        return err;
-    sqlite3_stmt *st;
-    sg_org_row *v = NULL;
-    size_t n = 0, cap = 0;
-    err = prep(c, SQL_ORG_LIST, &st);
-    while (!err && sqlite3_step(st) == SQLITE_ROW) {
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            sg_org_row *g = realloc(v, ncap * sizeof(*v));
-            if (g == NULL) {
-                err = SG_NOMEM;
-                break;
-            }
-            v = g;
-            cap = ncap;
-        }
-        sg_org_row *r = &v[n++];
-        r->id = sqlite3_column_int64(st, 0);
-        col_copy(st, 1, r->code, sizeof r->code);
-        col_copy(st, 2, r->name, sizeof r->name);
-        col_copy(st, 3, r->kind, sizeof r->kind);
-        r->area_id = sqlite3_column_int64(st, 4);
-    }
-    if (!err)
-        sqlite3_reset(st);
-    reader_put(s, c);
-    if (err) {
-        free(v);
-        return err;
-    }
-    *out = v;
-    *n_out = n;
-    return SG_OK;
+    return query_rows(s, SQL_ORG_LIST, NULL, NULL, sizeof(sg_org_row), fill_org, NULL, (void **)out,
+                      n_out);
 }
 
 typedef struct rule_arg {
@@ -1708,43 +1697,20 @@ sg_err sg_store_rule_delete(sg_store *s, int64_t id, char *msg, size_t n)
 static const char SQL_RULE_LIST[] =
     "SELECT id, coalesce(category, ''), area_id, org_id FROM routing_rule ORDER BY id";
 
+static sg_err fill_rule(sqlite3_stmt *st, void *row)
+{
+    sg_rule_row *r = row;
+    r->id = sqlite3_column_int64(st, 0);
+    col_copy(st, 1, r->category, sizeof r->category);
+    r->area_id = sqlite3_column_int64(st, 2);
+    r->org_id = sqlite3_column_int64(st, 3);
+    return SG_OK;
+}
+
 sg_err sg_store_rule_list(sg_store *s, sg_rule_row **out, size_t *n_out)
 {
-    conn *c;
-    sg_err err = reader_get(s, &c);
-    if (err)
-        return err;
-    sqlite3_stmt *st;
-    sg_rule_row *v = NULL;
-    size_t n = 0, cap = 0;
-    err = prep(c, SQL_RULE_LIST, &st);
-    while (!err && sqlite3_step(st) == SQLITE_ROW) {
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            sg_rule_row *g = realloc(v, ncap * sizeof(*v));
-            if (g == NULL) {
-                err = SG_NOMEM;
-                break;
-            }
-            v = g;
-            cap = ncap;
-        }
-        sg_rule_row *r = &v[n++];
-        r->id = sqlite3_column_int64(st, 0);
-        col_copy(st, 1, r->category, sizeof r->category);
-        r->area_id = sqlite3_column_int64(st, 2);
-        r->org_id = sqlite3_column_int64(st, 3);
-    }
-    if (!err)
-        sqlite3_reset(st);
-    reader_put(s, c);
-    if (err) {
-        free(v);
-        return err;
-    }
-    *out = v;
-    *n_out = n;
-    return SG_OK;
+    return query_rows(s, SQL_RULE_LIST, NULL, NULL, sizeof(sg_rule_row), fill_rule, NULL,
+                      (void **)out, n_out);
 }
 
 /* ---- aggregates -------------------------------------------------------------------------- */
