@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * The router table and the public, read-only /api/v1 resources: a case's public view by
+ * tracking code, the categories, monthly counts with small counts suppressed, the area
+ * tree, and one level of areas as GeoJSON.
+ *
+ * These endpoints need no login, so each one is written to publish nothing that could
+ * identify a person (DESIGN.md principles 1 and 4): the tracking view lists the timeline's
+ * kinds, states and times but never who acted, why or what they wrote, and statistics hide
+ * counts below the configured threshold. Handlers build JSON with jansson and hand back a
+ * body in the request's arena; they never see libmicrohttpd.
+ */
+#include <geos_c.h>
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http_int.h"
+#include "safegrid/buf.h"
+#include "safegrid/timefmt.h"
+
+#define ANY_ROLE ((1u << SG_N_ROLES) - 1u)
+
+/* A JSON string of Unix time t in RFC 3339 UTC, or null when t is 0 (unset). */
+static json_t *json_time(int64_t t)
+{
+    char buf[32];
+    if (t == 0 || sg_time_format(t, buf, sizeof buf) != SG_OK)
+        return json_null();
+    return json_string(buf);
+}
+
+static json_t *json_str_or_null(const char *s)
+{
+    return s && s[0] ? json_string(s) : json_null();
+}
+
+static json_t *json_num_or_null(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+/* Finishes a handler that built j: serialises it into the reply, drops j. */
+static sg_err reply_json(sg_http_req *r, json_t *j, sg_http_reply *out, char *msg, size_t n)
+{
+    if (j == NULL)
+        return sg_errf(SG_NOMEM, msg, n, "out of memory building the response");
+    sg_err err = sg_http_reply_json(r, j, out);
+    json_decref(j);
+    if (err == SG_TOOBIG)
+        return sg_errf(SG_NOMEM, msg, n, "the response exceeds the request's memory limit");
+    if (err)
+        return sg_errf(err, msg, n, "could not serialise the response");
+    return SG_OK;
+}
+
+static const char *const no_params[] = {NULL};
+
+/* GET /api/v1/track/{code} */
+static sg_err h_track(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+{
+    sg_http_query q;
+    sg_err err = sg_http_req_query(r, no_params, &q, msg, n);
+    if (err)
+        return err;
+    const char *code = sg_http_req_param(r, "code");
+    sg_case c = {0};
+    err = sg_case_get_by_code(r->srv->store, code ? code : "", &c);
+    if (err == SG_NOTFOUND)
+        return sg_errf(SG_NOTFOUND, msg, n, "no case has this tracking code");
+    if (err)
+        return sg_errf(err, msg, n, "could not read the case");
+    sg_event *ev = NULL;
+    size_t n_ev = 0;
+    err = sg_store_case_events(r->srv->store, c.id, &ev, &n_ev);
+    if (err) {
+        sg_case_fini(&c);
+        return sg_errf(err, msg, n, "could not read the case's timeline");
+    }
+    json_t *tl = json_array();
+    for (size_t i = 0; tl && i < n_ev; i++) {
+        /* Only the kind, the states and the time: actor, role, reason and data may name
+         * or describe people. */
+        json_t *e = json_pack(
+            "{s:o, s:o, s:o, s:o}", "at", json_time(ev[i].at), "kind", json_str_or_null(ev[i].kind),
+            "from", json_str_or_null(ev[i].from_status), "to", json_str_or_null(ev[i].to_status));
+        if (e == NULL || json_array_append_new(tl, e) != 0) {
+            json_decref(tl);
+            tl = NULL;
+        }
+    }
+    json_t *j =
+        tl ? json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "tracking_code", c.tracking_code,
+                       "type", c.type, "category", c.category, "status", c.status, "created_at",
+                       json_time(c.created_at), "updated_at", json_time(c.updated_at), "closed_at",
+                       json_time(c.closed_at), "timeline", tl)
+           : NULL;
+    sg_event_list_free(ev, n_ev);
+    sg_case_fini(&c);
+    return reply_json(r, j, out, msg, n);
+}
+
+/* GET /api/v1/categories */
+static sg_err h_categories(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+{
+    sg_http_query q;
+    sg_err err = sg_http_req_query(r, no_params, &q, msg, n);
+    if (err)
+        return err;
+    sg_category *cats = NULL;
+    size_t n_cats = 0;
+    err = sg_store_category_list(r->srv->store, &cats, &n_cats);
+    if (err)
+        return sg_errf(err, msg, n, "could not read the categories");
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n_cats; i++) {
+        const sg_category *c = &cats[i];
+        json_t *e = json_pack("{s:s, s:s, s:s, s:[I,I,I,I], s:b}", "code", c->code, "type", c->type,
+                              "name", c->name, "deadline_seconds", (json_int_t)c->deadline[0],
+                              (json_int_t)c->deadline[1], (json_int_t)c->deadline[2],
+                              (json_int_t)c->deadline[3], "sensitive", c->sensitive != 0);
+        if (e == NULL || json_array_append_new(arr, e) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    free(cats);
+    return reply_json(r, arr ? json_pack("{s:o}", "categories", arr) : NULL, out, msg, n);
+}
+
+/* GET /api/v1/stats/monthly?type=&tz= */
+static sg_err h_stats_monthly(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+{
+    static const char *const allowed[] = {"type", "tz", NULL};
+    sg_http_query q;
+    sg_err err = sg_http_req_query(r, allowed, &q, msg, n);
+    if (err)
+        return err;
+    const char *type = sg_http_query_get(&q, "type");
+    const char *tz = sg_http_query_get(&q, "tz");
+    if (type && !sg_case_type_valid(type))
+        return sg_errf(SG_INVAL, msg, n, "type must be one of: %s", SG_CASE_TYPES);
+    if (tz && tz[0] == '\0')
+        return sg_errf(SG_INVAL, msg, n, "tz is empty");
+    sg_count_row *rows = NULL;
+    size_t n_rows = 0;
+    char smsg[160] = "";
+    err = sg_store_count_by_category_month(r->srv->store, type, tz, &rows, &n_rows, smsg,
+                                           sizeof smsg);
+    if (err == SG_INVAL)
+        return sg_errf(SG_INVAL, msg, n, "tz: %s", smsg);
+    if (err)
+        return sg_errf(err, msg, n, "could not count the cases: %s", smsg);
+    int below = r->srv->suppress_below;
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n_rows; i++) {
+        int hide = below > 1 && rows[i].count > 0 && rows[i].count < below;
+        json_t *e = json_pack(
+            "{s:s, s:s, s:o, s:b}", "category", rows[i].category, "month", rows[i].month, "count",
+            hide ? json_null() : json_integer((json_int_t)rows[i].count), "suppressed", hide);
+        if (e == NULL || json_array_append_new(arr, e) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    free(rows);
+    json_t *j =
+        arr ? json_pack("{s:o, s:s, s:i, s:o}", "type", json_str_or_null(type), "tz",
+                        tz ? tz : "UTC", "suppress_below", below > 1 ? below : 0, "rows", arr)
+            : NULL;
+    return reply_json(r, j, out, msg, n);
+}
+
+static json_t *area_props(const sg_area_row *a)
+{
+    return json_pack("{s:I, s:s, s:o, s:i, s:o, s:o}", "id", (json_int_t)a->id, "code", a->code,
+                     "name", json_str_or_null(a->name), "level", a->level, "parent_id",
+                     a->parent_id ? json_integer((json_int_t)a->parent_id) : json_null(),
+                     "population",
+                     a->population >= 0 ? json_integer((json_int_t)a->population) : json_null());
+}
+
+/* GET /api/v1/areas */
+static sg_err h_areas(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+{
+    sg_http_query q;
+    sg_err err = sg_http_req_query(r, no_params, &q, msg, n);
+    if (err)
+        return err;
+    sg_area_row *rows = NULL;
+    size_t n_rows = 0;
+    err = sg_store_areas_list(r->srv->store, 0, &rows, &n_rows);
+    if (err)
+        return sg_errf(err, msg, n, "could not read the areas");
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n_rows; i++) {
+        json_t *e = area_props(&rows[i]);
+        json_t *bbox = json_pack(
+            "[o,o,o,o]", json_num_or_null(rows[i].bbox[0]), json_num_or_null(rows[i].bbox[1]),
+            json_num_or_null(rows[i].bbox[2]), json_num_or_null(rows[i].bbox[3]));
+        if (e == NULL || bbox == NULL || json_object_set_new(e, "bbox", bbox) != 0 ||
+            json_array_append_new(arr, e) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    sg_area_rows_free(rows, n_rows);
+    return reply_json(r, arr ? json_pack("{s:o}", "areas", arr) : NULL, out, msg, n);
+}
+
+static void geos_quiet(const char *fmt, ...)
+{
+    (void)fmt;
+}
+
+/* GET /api/v1/areas.geojson?level= */
+static sg_err h_areas_geojson(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+{
+    static const char *const allowed[] = {"level", NULL};
+    sg_http_query q;
+    sg_err err = sg_http_req_query(r, allowed, &q, msg, n);
+    if (err)
+        return err;
+    const char *lv = sg_http_query_get(&q, "level");
+    if (lv == NULL)
+        return sg_errf(SG_INVAL, msg, n, "level is required (0 county .. 3 grid)");
+    if (!(lv[0] >= '0' && lv[0] <= '3' && lv[1] == '\0'))
+        return sg_errf(SG_INVAL, msg, n, "level must be 0, 1, 2 or 3");
+    int level = lv[0] - '0';
+    sg_area_row *rows = NULL;
+    size_t n_rows = 0;
+    err = sg_store_areas_list(r->srv->store, 1, &rows, &n_rows);
+    if (err)
+        return sg_errf(err, msg, n, "could not read the areas");
+
+    GEOSContextHandle_t gh = GEOS_init_r();
+    GEOSWKBReader *rd = gh ? GEOSWKBReader_create_r(gh) : NULL;
+    GEOSGeoJSONWriter *wr = gh ? GEOSGeoJSONWriter_create_r(gh) : NULL;
+    if (gh) {
+        GEOSContext_setNoticeHandler_r(gh, geos_quiet);
+        GEOSContext_setErrorHandler_r(gh, geos_quiet);
+    }
+    sg_buf b;
+    sg_buf_init(&b, r->arena.max / 2);
+    err = rd && wr ? sg_buf_puts(&b, "{\"type\":\"FeatureCollection\",\"features\":[") : SG_NOMEM;
+    int first = 1;
+    for (size_t i = 0; !err && i < n_rows; i++) {
+        const sg_area_row *a = &rows[i];
+        if (a->level != level || a->wkb == NULL)
+            continue;
+        GEOSGeometry *g = GEOSWKBReader_read_r(gh, rd, a->wkb, a->wkb_len);
+        if (g == NULL) {
+            err = sg_errf(SG_CORRUPT, msg, n, "area %s has an unreadable geometry", a->code);
+            break;
+        }
+        char *gj = GEOSGeoJSONWriter_writeGeometry_r(gh, wr, g, -1);
+        GEOSGeom_destroy_r(gh, g);
+        json_t *props = area_props(a);
+        char *pj = props ? json_dumps(props, JSON_COMPACT) : NULL;
+        json_t *id = json_string(a->code);
+        char *idj = id ? json_dumps(id, JSON_ENCODE_ANY) : NULL;
+        if (gj && pj && idj)
+            err = sg_buf_printf(&b,
+                                "%s{\"type\":\"Feature\",\"id\":%s,\"geometry\":%s,"
+                                "\"properties\":%s}",
+                                first ? "" : ",", idj, gj, pj);
+        else
+            err = SG_NOMEM;
+        first = 0;
+        free(idj);
+        json_decref(id);
+        free(pj);
+        json_decref(props);
+        if (gj)
+            GEOSFree_r(gh, gj);
+    }
+    if (!err)
+        err = sg_buf_puts(&b, "]}");
+    if (wr)
+        GEOSGeoJSONWriter_destroy_r(gh, wr);
+    if (rd)
+        GEOSWKBReader_destroy_r(gh, rd);
+    if (gh)
+        GEOS_finish_r(gh);
+    sg_area_rows_free(rows, n_rows);
+    char *body = err ? NULL : sg_arena_strndup(&r->arena, b.data, b.len);
+    size_t len = b.len;
+    sg_buf_fini(&b);
+    if (err == SG_CORRUPT)
+        return err;
+    if (err || body == NULL)
+        return sg_errf(SG_NOMEM, msg, n, "the GeoJSON exceeds the request's memory limit");
+    out->body = body;
+    out->len = len;
+    out->ctype = "application/geo+json";
+    return SG_OK;
+}
+
+/* clang-format off */
+const sg_http_route sg_http_route_table[] = {
+    {"GET", "/healthz",              ANY_ROLE, SG_ROUTE_NO_RATELIMIT, sg_http_h_healthz},
+    {"GET", "/metrics",              ANY_ROLE, SG_ROUTE_NO_RATELIMIT, sg_http_h_metrics},
+    {"GET", "/api/v1/track/{code}",  ANY_ROLE, 0, h_track},
+    {"GET", "/api/v1/categories",    ANY_ROLE, 0, h_categories},
+    {"GET", "/api/v1/stats/monthly", ANY_ROLE, 0, h_stats_monthly},
+    {"GET", "/api/v1/areas",         ANY_ROLE, 0, h_areas},
+    {"GET", "/api/v1/areas.geojson", ANY_ROLE, 0, h_areas_geojson},
+};
+/* clang-format on */
+const size_t sg_http_n_routes = sizeof sg_http_route_table / sizeof sg_http_route_table[0];
+
+static sg_http_route_info route_info[sizeof sg_http_route_table / sizeof sg_http_route_table[0]];
+static pthread_once_t route_info_once = PTHREAD_ONCE_INIT;
+
+static void route_info_init(void)
+{
+    for (size_t i = 0; i < sg_http_n_routes; i++) {
+        route_info[i].method = sg_http_route_table[i].method;
+        route_info[i].pattern = sg_http_route_table[i].pattern;
+        route_info[i].roles = sg_http_route_table[i].roles;
+    }
+}
+
+const sg_http_route_info *sg_http_routes(size_t *n)
+{
+    pthread_once(&route_info_once, route_info_init);
+    *n = sg_http_n_routes;
+    return route_info;
+}

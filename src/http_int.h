@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Internals shared by the HTTP server (src/http.c: daemon, dispatch, limits, metrics) and
+ * its handlers (src/http_api.c: the router table and the /api/v1 resources). Handlers see
+ * a request and fill a reply; they never talk to libmicrohttpd, so the server alone decides
+ * how a reply (or an error) becomes bytes on the wire.
+ */
+#ifndef SAFEGRID_HTTP_INT_H
+#define SAFEGRID_HTTP_INT_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "safegrid/http.h"
+
+#define SG_HTTP_MAX_PARAMS 4
+
+/* One request, from the URI log callback to the completion callback. Allocated with
+ * malloc (it holds the arena); everything else it points to lives in the arena. */
+typedef struct sg_http_req {
+    struct sg_http *srv;
+    void *conn; /* struct MHD_Connection * */
+    sg_arena arena;
+    const char *uri;       /* as received, from the URI log callback */
+    const char *method;    /* borrowed from libmicrohttpd for the request's life */
+    const char *path;      /* uri up to '?', as received */
+    const char *query_raw; /* after '?', or NULL */
+    char client[64];       /* client address, no port */
+    int64_t t0_ns;
+    sg_http_principal who;
+    size_t body_len;
+    int started;   /* the access handler has seen the request */
+    int responded; /* a response was queued */
+    int route;     /* index into the router table, -1 when none matched */
+    int status;    /* status of the queued response */
+    size_t bytes;  /* body bytes of the queued response */
+    const char *param_names[SG_HTTP_MAX_PARAMS];
+    const char *params[SG_HTTP_MAX_PARAMS];
+    size_t n_params;
+} sg_http_req;
+
+/* What a handler answers: status 200 unless set, a body in the request's arena (or
+ * static storage), and its content type (NULL: application/json). */
+typedef struct sg_http_reply {
+    int status;
+    const char *ctype;
+    const char *body;
+    size_t len;
+} sg_http_reply;
+
+/* A handler: on SG_OK it has filled *out; on error the dispatcher answers with the JSON
+ * error body for err and msg. */
+typedef sg_err (*sg_http_handler)(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
+
+#define SG_ROUTE_NO_RATELIMIT 1u /* operators' probes: /healthz, /metrics */
+
+typedef struct sg_http_route {
+    const char *method;
+    const char *pattern;
+    unsigned roles;
+    unsigned flags;
+    sg_http_handler handler;
+} sg_http_route;
+
+/* The router table (src/http_api.c). */
+extern const sg_http_route sg_http_route_table[];
+extern const size_t sg_http_n_routes;
+
+/* Latency histogram bucket bounds in seconds (the last bucket is +Inf). */
+#define SG_HTTP_N_BUCKETS 14
+/* Statuses counted separately in /metrics; anything else counts as the last ("other"). */
+#define SG_HTTP_N_STATUS 13
+
+typedef struct sg_http_route_stats {
+    atomic_uint_fast64_t by_status[SG_HTTP_N_STATUS];
+    atomic_uint_fast64_t buckets[SG_HTTP_N_BUCKETS]; /* not cumulative; summed at export */
+    atomic_uint_fast64_t sum_us;
+} sg_http_route_stats;
+
+struct sg_ratelimit;
+
+struct sg_http {
+    sg_store *store;
+    void *daemon; /* struct MHD_Daemon * */
+    unsigned port, threads;
+    size_t max_body, arena_max;
+    int suppress_below;
+    unsigned drain_ms;
+    sg_http_auth_fn authenticate;
+    void *auth_ctx;
+    struct sg_ratelimit *limiter; /* NULL: no rate limit */
+    atomic_int stopping;
+    atomic_long in_flight;
+    atomic_long open_conns;
+    atomic_uint_fast64_t rate_limited;
+    sg_http_route_stats *stats; /* sg_http_n_routes + 1 (the last: no route matched) */
+};
+
+/* Handlers defined in src/http.c and listed in the table. */
+sg_err sg_http_h_healthz(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
+sg_err sg_http_h_metrics(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
+
+/* Parses r's query string against allowed (see sg_http_query_parse). */
+sg_err sg_http_req_query(sg_http_req *r, const char *const *allowed, sg_http_query *out, char *msg,
+                         size_t n);
+
+/* Returns the path parameter name of r, or NULL. */
+const char *sg_http_req_param(const sg_http_req *r, const char *name);
+
+/* Serialises j (a jansson json_t *) into r's arena as the reply's body; SG_TOOBIG past the
+ * arena's cap. Does not take j's reference. */
+sg_err sg_http_reply_json(sg_http_req *r, const void *j, sg_http_reply *out);
+
+#endif
