@@ -321,6 +321,16 @@ static void test_small_osm(void **state)
     close_small(&f);
 }
 
+static void test_small_pbf(void **state)
+{
+    (void)state;
+    fix f = {.path = tmp_path(".sgr")};
+    build_file("tests/fixtures/route/small.osm.pbf", f.path); /* written by osmium */
+    open_small(&f, f.path);
+    check_small(&f);
+    close_small(&f);
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -772,10 +782,11 @@ static void test_cli(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_profile),      cmocka_unit_test(test_small_geojson),
-        cmocka_unit_test(test_small_osm),    cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_corrupt_file), cmocka_unit_test(test_cli),
-        cmocka_unit_test(test_gothenburg),   cmocka_unit_test(test_montevideo),
+        cmocka_unit_test(test_profile),    cmocka_unit_test(test_small_geojson),
+        cmocka_unit_test(test_small_osm),  cmocka_unit_test(test_small_pbf),
+        cmocka_unit_test(test_bad_input),  cmocka_unit_test(test_corrupt_file),
+        cmocka_unit_test(test_cli),        cmocka_unit_test(test_gothenburg),
+        cmocka_unit_test(test_montevideo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
