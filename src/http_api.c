@@ -257,7 +257,12 @@ static sg_err h_areas_geojson(sg_http_req *r, sg_http_reply *out, char *msg, siz
             err = sg_errf(SG_CORRUPT, msg, n, "area %s has an unreadable geometry", a->code);
             break;
         }
-        char *gj = GEOSGeoJSONWriter_writeGeometry_r(gh, wr, g, -1);
+        /* RFC 7946 section 3.1.6: exterior rings counterclockwise, holes clockwise.
+         * Normalising gives the opposite (as JTS does), so reverse it afterwards. */
+        GEOSGeometry *ccw = GEOSNormalize_r(gh, g) == 0 ? GEOSReverse_r(gh, g) : NULL;
+        char *gj = GEOSGeoJSONWriter_writeGeometry_r(gh, wr, ccw ? ccw : g, -1);
+        if (ccw)
+            GEOSGeom_destroy_r(gh, ccw);
         GEOSGeom_destroy_r(gh, g);
         json_t *props = area_props(a);
         char *pj = props ? json_dumps(props, JSON_COMPACT) : NULL;

@@ -175,7 +175,8 @@ static void make_areas(void)
     static const char *const wkt[3] = {
         "POLYGON((-44 -20,-43.8 -20,-43.8 -19.8,-44 -19.8,-44 -20))",
         "POLYGON((-44 -20,-43.9 -20,-43.9 -19.8,-44 -19.8,-44 -20))",
-        "POLYGON((-43.9 -20,-43.8 -20,-43.8 -19.8,-43.9 -19.8,-43.9 -20))"};
+        /* clockwise, to check that the GeoJSON turns it counterclockwise (RFC 7946) */
+        "POLYGON((-43.9 -20,-43.9 -19.8,-43.8 -19.8,-43.8 -20,-43.9 -20))"};
     static const double bbox[3][4] = {
         {-44, -20, -43.8, -19.8}, {-44, -20, -43.9, -19.8}, {-43.9, -20, -43.8, -19.8}};
     GEOSContextHandle_t g = GEOS_init_r();
@@ -514,6 +515,24 @@ static void test_areas_geojson(void **state)
         fprintf(stderr, "ogrinfo:\n%s\n", out);
         fail();
     }
+
+    /* Every exterior ring is counterclockwise: positive shoelace area. */
+    json_t *fc = body_json();
+    json_t *feats = json_object_get(fc, "features");
+    assert_int_equal(json_array_size(feats), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *ring = json_array_get(
+            json_object_get(json_object_get(json_array_get(feats, i), "geometry"), "coordinates"),
+            0);
+        double area2 = 0;
+        for (size_t k = 0; k + 1 < json_array_size(ring); k++) {
+            json_t *p = json_array_get(ring, k), *q = json_array_get(ring, k + 1);
+            area2 += json_real_value(json_array_get(p, 0)) * json_real_value(json_array_get(q, 1)) -
+                     json_real_value(json_array_get(q, 0)) * json_real_value(json_array_get(p, 1));
+        }
+        assert_true(area2 > 0);
+    }
+    json_decref(fc);
 
     assert_int_equal(get("/api/v1/areas.geojson?level=3"), 200);
     json_t *j = body_json();
