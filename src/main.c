@@ -538,6 +538,37 @@ static int cmd_case_list(cli *c)
     int rc = open_store(c, &s);
     if (rc)
         return rc;
+    if (optv(c, "area") || optv(c, "org")) {
+        /* Codes to ids. */
+        const char *bad = NULL;
+        if (optv(c, "area")) {
+            sg_area_row *av = NULL;
+            size_t n = 0;
+            sg_store_areas_list(s, 0, &av, &n);
+            for (size_t i = 0; i < n; i++)
+                if (strcmp(av[i].code, optv(c, "area")) == 0)
+                    f.area_id = av[i].id;
+            sg_area_rows_free(av, n);
+            if (f.area_id == 0)
+                bad = "area";
+        }
+        if (optv(c, "org")) {
+            sg_org_row *ov = NULL;
+            size_t n = 0;
+            sg_store_org_list(s, &ov, &n);
+            for (size_t i = 0; i < n; i++)
+                if (strcmp(ov[i].code, optv(c, "org")) == 0)
+                    f.org_id = ov[i].id;
+            free(ov);
+            if (f.org_id == 0)
+                bad = "organisation";
+        }
+        if (bad) {
+            sg_store_close(s);
+            return fail("no %s with code '%s'", bad,
+                        optv(c, strcmp(bad, "area") == 0 ? "area" : "org"));
+        }
+    }
     sg_case_list l;
     sg_err err = sg_store_case_list(s, &f, &l);
     sg_store_close(s);
@@ -1368,6 +1399,8 @@ static command commands[] = {
         {"type", "TYPE", "only this case type", NULL},
         {"status", "STATUS", "only this state, or 'open' for every unfinished case", NULL},
         {"category", "CODE", "only this category", NULL},
+        {"area", "CODE", "only in this area and the areas below it", NULL},
+        {"org", "CODE", "only cases of this organisation", NULL},
         {"from", "DATE", "created at or after (2001-01-31 or RFC 3339)", NULL},
         {"to", "DATE", "created before", NULL},
         {"bbox", "W,S,E,N", "only inside this box (WGS84 degrees)", NULL},

@@ -1085,7 +1085,9 @@ sg_err sg_store_case_list(sg_store *s, const sg_case_filter *f, sg_case_list *ou
     if (f->category)
         where_add(sql, sizeof sql, "category = :category");
     if (f->area_id)
-        where_add(sql, sizeof sql, "area_id = :area");
+        where_add(sql, sizeof sql,
+                  "area_id IN (WITH RECURSIVE sub(id) AS (SELECT :area UNION SELECT a.id FROM "
+                  "area a JOIN sub ON a.parent_id = sub.id) SELECT id FROM sub)");
     if (f->org_id)
         where_add(sql, sizeof sql, "org_id = :org");
     if (f->from)

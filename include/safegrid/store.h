@@ -155,7 +155,7 @@ typedef struct sg_case_filter {
     const char *type;
     const char *status; /* a state name, or "open" for every non-terminal state */
     const char *category;
-    int64_t area_id;
+    int64_t area_id; /* this area and every area below it */
     int64_t org_id;
     int64_t from, to; /* created_at in [from, to) when non-zero */
     int has_bbox;

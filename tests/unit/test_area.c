@@ -208,6 +208,21 @@ static void test_routing_and_escalation(void **state)
     assert_string_equal(sg_areas_get(a, c.area_id)->name, "Renamed");
     sg_case_fini(&c);
     sg_areas_release(a);
+    /* Listing by area takes its whole subtree. Of the 12 cases made above, TW's grid
+     * cells hold 10: (1,1) twice, (1,7) twice and the border point (2,5) six times; the
+     * east township's (7,7) and the one outside every area are not in TW. */
+    sg_case_filter by_tw = {.limit = 1000};
+    sg_case_list l;
+    sg_area_row *rows;
+    size_t n_rows;
+    assert_int_equal(sg_store_areas_list(s, 0, &rows, &n_rows), SG_OK);
+    for (size_t i = 0; i < n_rows; i++)
+        if (strcmp(rows[i].code, "TW") == 0)
+            by_tw.area_id = rows[i].id;
+    sg_area_rows_free(rows, n_rows);
+    assert_int_equal(sg_store_case_list(s, &by_tw, &l), SG_OK);
+    assert_int_equal(l.n_items, 10);
+    sg_case_list_fini(&l);
     sg_store_close(s);
 }
 
