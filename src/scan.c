@@ -103,6 +103,10 @@ typedef struct scan_work {
     unsigned char *is_new; /* T */
     uint64_t *Pd;          /* T + 1: prefix sums of cum over days[] */
     unsigned *dpos;        /* T: index of a day in days[] */
+    int64_t *P;            /* T + 1: prefix sums of cum (dense circles) */
+    double *A;             /* T + 1: cumulative excess P[t] - CA/C * PD[t] */
+    double *st;            /* sparse table of range maxima of A, st_levels * (T + 1) */
+    unsigned st_levels;
 } scan_work;
 
 static double llr_exact(uint64_t O, double mu, uint64_t C)
@@ -287,6 +291,88 @@ static double sim_windows(const scan_ctx *c, scan_work *w, size_t nd, uint64_t C
     return best;
 }
 
+/* Upper bound of the LLR of any window with at most O cases and at least mu expected:
+ * LLR is increasing in O and decreasing in mu above mu, and ln x <= x - 1 bounds the
+ * second term (see the top of the file). */
+static double llr_bound(double O, double mu, double cd)
+{
+    if (O <= mu)
+        return 0;
+    double b = O * log(O / mu);
+    if (O < cd)
+        b -= (cd - O) * (O - mu) / (cd - mu);
+    return b;
+}
+
+static double range_max(const scan_work *w, size_t stride, unsigned l, unsigned r)
+{
+    unsigned k = 31 - (unsigned)__builtin_clz(r - l + 1);
+    double a = w->st[(size_t)k * stride + l], b = w->st[(size_t)k * stride + r - (1u << k) + 1];
+    return a > b ? a : b;
+}
+
+/* Windows s..e for e in [lo, hi] of a dense circle. The excess O - mu of window s..e is
+ * A[e+1] - A[s]; with its maximum over the range (sparse table), the smallest expected count
+ * (at e = lo) and the cases up to hi, one bound covers the whole range: if it cannot beat
+ * `best`, no window in it can. g(mu) = LLR(mu + d, mu) decreases in mu while mu + d <= C/2,
+ * which the circles guarantee (at most half of the cases); outside that the excess term is
+ * not used. Ranges that survive are halved, small ones evaluated window by window. */
+static double dense_range(const scan_ctx *c, scan_work *w, size_t stride, uint64_t CA, double lnfac,
+                          unsigned s, unsigned lo, unsigned hi, double best, scan_best *detail)
+{
+    const double cd = (double)c->C;
+    double mu_min = (double)CA * (double)(c->PD[lo + 1] - c->PD[s]) / cd;
+    double d_max = range_max(w, stride, lo + 1, hi + 1) - w->A[s];
+    double ob = (double)(w->P[hi + 1] - w->P[s]);
+    if (mu_min + d_max <= cd / 2 && mu_min + d_max < ob)
+        ob = mu_min + d_max;
+    if (ob <= mu_min || ob < c->o->min_cases || llr_bound(ob, mu_min, cd) <= best)
+        return best;
+    if (hi - lo < 4) {
+        for (unsigned e = lo; e <= hi; e++)
+            if (w->cum[e]) /* a window ending on a day without cases is never best */
+                best =
+                    try_window(c, (uint64_t)(w->P[e + 1] - w->P[s]), CA, lnfac, s, e, best, detail);
+        return best;
+    }
+    unsigned mid = lo + (hi - lo) / 2;
+    best = dense_range(c, w, stride, CA, lnfac, s, lo, mid, best, detail);
+    return dense_range(c, w, stride, CA, lnfac, s, mid + 1, hi, best, detail);
+}
+
+/* All windows of a circle whose cases fall on many days (retrospective, min_window 1). */
+static double dense_windows(const scan_ctx *c, scan_work *w, uint64_t CA, double best,
+                            scan_best *detail)
+{
+    const unsigned T = (unsigned)c->T;
+    const size_t stride = c->T + 1;
+    const double f = (double)CA / (double)c->C;
+    w->P[0] = 0;
+    w->A[0] = 0;
+    for (unsigned t = 0; t < T; t++) {
+        w->P[t + 1] = w->P[t] + (int64_t)w->cum[t];
+        w->A[t + 1] = (double)w->P[t + 1] - f * (double)c->PD[t + 1];
+    }
+    memcpy(w->st, w->A, stride * sizeof(double));
+    for (unsigned k = 1; k < w->st_levels; k++) {
+        const double *prev = w->st + (size_t)(k - 1) * stride;
+        double *cur = w->st + (size_t)k * stride;
+        unsigned half = 1u << (k - 1);
+        for (unsigned i = 0; i + (1u << k) <= stride; i++)
+            cur[i] = prev[i] > prev[i + half] ? prev[i] : prev[i + half];
+    }
+    const double lnfac = c->lnI[CA] - c->lnC;
+    for (unsigned s = 0; s < T; s++) {
+        if (w->cum[s] == 0) /* nor one starting on such a day */
+            continue;
+        unsigned hi = s + c->maxw - 1;
+        if (hi > T - 1)
+            hi = T - 1;
+        best = dense_range(c, w, stride, CA, lnfac, s, s, hi, best, detail);
+    }
+    return best;
+}
+
 /* Evaluates every cylinder of the data set `rows`. With per_circle != NULL the best window of
  * every circle is stored there (indexed like nbr); otherwise the overall maximum is
  * returned. */
@@ -321,9 +407,13 @@ static double scan_all(const scan_ctx *c, const scan_rows *rows, scan_work *w,
             CA += c->loc_total[z];
             if (!c->eval[j] || CA < c->o->min_cases)
                 continue;
+            int dense = !c->o->prospective && c->minw == 1 && nd >= 32 && nd * 4 > c->T;
             if (per_circle) {
                 scan_best d = {0};
-                scan_windows(c, w->cum, w->days, nd, CA, 0, &d);
+                if (dense)
+                    dense_windows(c, w, CA, 0, &d);
+                else
+                    scan_windows(c, w->cum, w->days, nd, CA, 0, &d);
                 d.k = j - c->nbr_start[i] + 1;
                 per_circle[j] = d;
                 continue;
@@ -338,7 +428,10 @@ static double scan_all(const scan_ctx *c, const scan_rows *rows, scan_work *w,
                 }
                 w->nday[v] = x;
             }
-            global = sim_windows(c, w, nd, CA, global, first);
+            if (dense)
+                global = dense_windows(c, w, CA, global, NULL);
+            else
+                global = sim_windows(c, w, nd, CA, global, first);
             first = 0;
             for (size_t u = 0; u < w->n_nday; u++)
                 w->is_new[w->nday[u]] = 0;
@@ -469,6 +562,9 @@ static void work_fini(scan_work *w)
     free(w->is_new);
     free(w->Pd);
     free(w->dpos);
+    free(w->P);
+    free(w->A);
+    free(w->st);
 }
 
 static sg_err work_init(const scan_ctx *c, scan_work *w, int sim)
@@ -477,6 +573,12 @@ static sg_err work_init(const scan_ctx *c, scan_work *w, int sim)
     w->cum = calloc(c->T, sizeof(*w->cum));
     w->days = malloc(c->T * sizeof(*w->days));
     w->rows.row = malloc((c->n + 1) * sizeof(*w->rows.row));
+    w->st_levels = 1;
+    while ((1u << w->st_levels) <= c->T + 1)
+        w->st_levels++;
+    w->P = malloc((c->T + 1) * sizeof(*w->P));
+    w->A = malloc((c->T + 1) * sizeof(*w->A));
+    w->st = malloc((size_t)w->st_levels * (c->T + 1) * sizeof(*w->st));
     w->rows.day = malloc(c->C * sizeof(*w->rows.day));
     w->rows.cnt = malloc(c->C * sizeof(*w->rows.cnt));
     if (sim) {
@@ -489,7 +591,8 @@ static sg_err work_init(const scan_ctx *c, scan_work *w, int sim)
         w->Pd = malloc((c->T + 1) * sizeof(*w->Pd));
         w->dpos = malloc(c->T * sizeof(*w->dpos));
     }
-    if (!w->cum || !w->days || !w->rows.row || !w->rows.day || !w->rows.cnt ||
+    if (!w->cum || !w->days || !w->rows.row || !w->rows.day || !w->rows.cnt || !w->P || !w->A ||
+        !w->st ||
         (sim &&
          (!w->times || !w->thr || !w->ver || !w->nday || !w->is_new || !w->Pd || !w->dpos))) {
         work_fini(w);
