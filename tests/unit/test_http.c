@@ -930,12 +930,69 @@ static void test_query_parse(void **state)
         assert_true(rt[i].roles & SG_ROLE_PUBLIC);
 }
 
+/* docs/openapi.yaml lists exactly the routes of the router table: every path key (two
+ * spaces, then '/') with its operations (four spaces, then a lower-case method), and no
+ * other. Read line by line, so the file must keep that layout. */
+static void test_openapi_matches_routes(void **state)
+{
+    (void)state;
+    FILE *f = fopen("docs/openapi.yaml", "r");
+    assert_non_null(f);
+    size_t n = 0;
+    const sg_http_route_info *rt = sg_http_routes(&n);
+    int seen[16] = {0};
+    assert_true(n <= 16);
+    char line[512], path[512] = "";
+    int in_paths = 0, n_ops = 0;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (strcmp(line, "paths:") == 0) {
+            in_paths = 1;
+            continue;
+        }
+        if (in_paths && line[0] != ' ' && line[0] != '\0')
+            break;
+        if (in_paths && strncmp(line, "  /", 3) == 0) {
+            snprintf(path, sizeof path, "%s", line + 2);
+            path[strcspn(path, ":")] = '\0';
+            continue;
+        }
+        static const char *const methods[] = {"get", "put", "post", "delete", "patch", "head"};
+        for (size_t m = 0; in_paths && m < 6; m++) {
+            char want[32];
+            snprintf(want, sizeof want, "    %s:", methods[m]);
+            if (strcmp(line, want) != 0)
+                continue;
+            n_ops++;
+            int found = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (strcasecmp(rt[i].method, methods[m]) == 0 && strcmp(rt[i].pattern, path) == 0)
+                    found = 1, seen[i]++;
+            }
+            if (!found) {
+                fprintf(stderr, "openapi.yaml has %s %s, the server does not\n", methods[m], path);
+                fail();
+            }
+        }
+    }
+    fclose(f);
+    for (size_t i = 0; i < n; i++) {
+        if (seen[i] != 1) {
+            fprintf(stderr, "route %s %s is in openapi.yaml %d times\n", rt[i].method,
+                    rt[i].pattern, seen[i]);
+            fail();
+        }
+    }
+    assert_int_equal(n_ops, (int)n);
+}
+
 int main(void)
 {
     const struct CMUnitTest cli[] = {
         cmocka_unit_test(test_cli_serve),
         cmocka_unit_test(test_cli_usage),
         cmocka_unit_test(test_query_parse),
+        cmocka_unit_test(test_openapi_matches_routes),
     };
     const struct CMUnitTest server[] = {
         cmocka_unit_test(test_healthz),       cmocka_unit_test(test_track),
