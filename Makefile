@@ -36,8 +36,14 @@ TESTS     := $(TEST_SRC:tests/unit/%.c=build/san/%)
 BENCHES   := $(BENCH_SRC:bench/%.c=build/rel/%)
 FUZZERS   := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 
-.PHONY: all setup check bench fuzz run format format-check clean tests
-all: build/rel/safegrid
+.PHONY: all setup check bench fuzz fuzz-build run format format-check clean tests
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+# The entry points first install what the build needs (scripts/setup.sh, via the stamp),
+# then run a fresh make, which reads the dependencies' flags from pkg-config only once the
+# packages are there: on a new machine they are not when this Makefile is first parsed.
+SUBMAKE = $(MAKE) --no-print-directory
+all: setup
+	+@$(SUBMAKE) build/rel/safegrid
 
 $(STAMP): $(SETUP) $(wildcard scripts/deps/*.list) package-lock.json
 	@mkdir -p build
@@ -75,19 +81,24 @@ build/fuzz/fuzz_%: fuzz/fuzz_%.c build/fuzz/libsafegrid.a
 
 # Tests run from the repository root; each prints its cmocka summary and scripts/check.sh
 # closes with the sum. The CLI tests use the sanitised binary (SG_BIN).
-tests: $(STAMP) $(TESTS) build/san/safegrid
-check: tests
+tests: $(TESTS) build/san/safegrid
+check: setup
+	+@$(SUBMAKE) tests
 	@sh scripts/check.sh $(TESTS)
 
-bench: $(STAMP) $(BENCHES) build/rel/safegrid
+bench: setup
 	@sh $(SETUP) bench
+	+@$(SUBMAKE) $(BENCHES) build/rel/safegrid
 	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
 
-fuzz: $(STAMP) $(FUZZERS)
+fuzz-build: setup
+	+@$(SUBMAKE) $(FUZZERS)
+
+fuzz: fuzz-build
 	@for f in $(FUZZERS); do n=$${f#build/fuzz/fuzz_}; mkdir -p fuzz/corpus/$$n; \
 	    echo "== $$f"; $$f -max_total_time=$${FUZZ_SECONDS:-20} fuzz/corpus/$$n || exit 1; done
 
-run: $(STAMP) build/rel/safegrid
+run: all
 	@sh scripts/demo.sh
 
 FORMAT_FILES = $(wildcard include/safegrid/*.h src/*.c src/*.h tests/unit/*.c tests/unit/*.h bench/*.c bench/*.h fuzz/*.c)
