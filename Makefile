@@ -37,7 +37,9 @@ BENCHES   := $(BENCH_SRC:bench/%.c=build/rel/%)
 FUZZERS   := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 
 .PHONY: all setup check bench fuzz fuzz-build run format format-check clean tests
+ifeq ($(MAKELEVEL),0)
 MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+endif
 # The entry points first install what the build needs (scripts/setup.sh, via the stamp),
 # then run a fresh make, which reads the dependencies' flags from pkg-config only once the
 # packages are there: on a new machine they are not when this Makefile is first parsed.

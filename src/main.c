@@ -19,8 +19,10 @@
 #include <unistd.h>
 
 #include "safegrid/area.h"
+#include "safegrid/audit.h"
 #include "safegrid/case.h"
 #include "safegrid/geo.h"
+#include "safegrid/http.h"
 #include "safegrid/config.h"
 #include "safegrid/import.h"
 #include "safegrid/log.h"
@@ -1514,6 +1516,8 @@ static void print_overview(FILE *out)
             "Road routing: build a graph from OSM, travel times and paths.");
     fprintf(out, "  %-18s %s\n", "analyze",
             "Hotspots (Gi*), space-time clusters (scan statistic) and surges.");
+    fprintf(out, "  %-18s %s\n", "serve", "Serves the HTTP API (public endpoints so far).");
+    fprintf(out, "  %-18s %s\n", "audit", "Verifies or exports the hash-chained audit log.");
     fprintf(out, "\nRun 'safegrid COMMAND --help' for a command's options.\n");
 }
 
@@ -1533,6 +1537,10 @@ int main(int argc, char **argv)
         return sg_route_cli(argc - 1, argv + 1);
     if (strcmp(argv[1], "analyze") == 0)
         return sg_analyze_cli(argc - 1, argv + 1);
+    if (strcmp(argv[1], "serve") == 0)
+        return sg_serve_cli(argc - 1, argv + 1);
+    if (strcmp(argv[1], "audit") == 0)
+        return sg_audit_cli(argc - 1, argv + 1);
     command *cmd = NULL;
     int words = 1;
     int known_first = 0;
