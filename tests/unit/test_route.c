@@ -747,6 +747,22 @@ static void test_cli(void **state)
     assert_int_equal(run_cli(out, sizeof(out), 2, pr), 0);
     assert_string_equal(out, sg_route_profile_default_text());
 
+    /* an edited profile: residential at 60 km/h makes A-B-C 2 * 111.19508 m / 16.667 m/s =
+     * 2 * 6672 ms = 13.3 s, faster than the primary's 19.8 s */
+    char *prof = tmp_path(".profile");
+    FILE *pf = fopen(prof, "w");
+    assert_non_null(pf);
+    fputs("speed residential 60\nspeed primary 60\nmaxspeed 1 0.9\n", pf);
+    fclose(pf);
+    const char *bp[] = {"route",     "build", "--quiet", "tests/fixtures/route/small.osm",
+                        "--profile", prof,    "-o",      sgr};
+    assert_int_equal(run_cli(out, sizeof(out), 8, bp), 0);
+    const char *t2[] = {"route", "time", sgr, "0,0", "0.002,0"};
+    assert_int_equal(run_cli(out, sizeof(out), 5, t2), 0);
+    assert_string_equal(out, "0.002,0\t13.3\n");
+    remove(prof);
+    free(prof);
+
     /* every subcommand has --help */
     const char *cmds[] = {"build", "time", "path", "table", "export", "profile"};
     for (size_t i = 0; i < 6; i++) {
