@@ -679,14 +679,18 @@ static sg_err write_all(int fd, const char *p, size_t len)
     return SG_OK;
 }
 
-/* Appends under both locks; the caller holds the mutex. */
-static sg_err append_locked(sg_audit *a, const char *actor, const char *role, const char *action,
-                            const char *object, json_t *detail, uint64_t *out_seq, char *msg,
-                            size_t n)
+/* The most bytes one batch may write at once. */
+#define MAX_BATCH_BYTES (16u << 20)
+
+/* Appends count entries under both locks in one write and one sync; the caller holds the
+ * mutex and has checked the fields (details[i] is the parsed detail or NULL). */
+static sg_err append_locked(sg_audit *a, const sg_audit_entry *e, json_t *const *details,
+                            size_t count, uint64_t *out_first, char *msg, size_t n)
 {
     sg_err err = lock_file(a->fd, LOCK_EX, a->path, msg, n);
     if (err)
         return err;
+    char *buf = NULL;
     err = refresh(a, msg, n);
     if (err)
         goto out;
@@ -697,44 +701,112 @@ static sg_err append_locked(sg_audit *a, const char *actor, const char *role, co
         err = sg_errf(SG_IO, msg, n, "the system clock is out of range");
         goto out;
     }
-    char *line = build_line(a->seq + 1, now, actor, role, action, object, detail, a->prev);
-    if (line == NULL) {
-        err = sg_errf(SG_INVAL, msg, n, "a field is not valid UTF-8");
-        goto out;
-    }
-    size_t len = strlen(line);
-    if (len + 1 > SG_AUDIT_MAX_LINE) {
+    /* Build every line first, chained on each other, so that nothing is written unless
+     * the whole batch is valid. */
+    size_t used = 0, cap = 0;
+    char prev[SG_AUDIT_HASH_HEX + 1];
+    memcpy(prev, a->prev, sizeof prev);
+    for (size_t i = 0; i < count; i++) {
+        char *line = build_line(a->seq + 1 + i, now, e[i].actor, e[i].role, e[i].action,
+                                e[i].object, details[i], prev);
+        if (line == NULL) {
+            err = sg_errf(SG_INVAL, msg, n, "entry %zu: a field is not valid UTF-8", i);
+            goto out;
+        }
+        size_t len = strlen(line);
+        if (len + 1 > SG_AUDIT_MAX_LINE || used + len + 1 > MAX_BATCH_BYTES) {
+            free(line);
+            err = sg_errf(SG_TOOBIG, msg, n,
+                          "entry %zu: %zu bytes exceed the limit of %d per "
+                          "entry or %u per batch",
+                          i, len + 1, SG_AUDIT_MAX_LINE, MAX_BATCH_BYTES);
+            goto out;
+        }
+        if (used + len + 1 > cap) {
+            size_t ncap = cap ? cap * 2 : 4096;
+            while (ncap < used + len + 1)
+                ncap *= 2;
+            char *nb = realloc(buf, ncap);
+            if (nb == NULL) {
+                free(line);
+                err = sg_errf(SG_NOMEM, msg, n, "out of memory");
+                goto out;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        memcpy(buf + used, line, len);
+        buf[used + len] = '\n';
         free(line);
-        err =
-            sg_errf(SG_TOOBIG, msg, n, "entry of %zu bytes exceeds %d", len + 1, SG_AUDIT_MAX_LINE);
-        goto out;
+        sg_audit_hash_hex(buf + used, len + 1, prev);
+        used += len + 1;
     }
-    line[len] = '\n'; /* replaces the NUL: the line is len + 1 bytes now */
-    if (write_all(a->fd, line, len + 1) != SG_OK) {
-        int e = errno;
-        /* Take back a partial line so that the log stays appendable; it was never
+    if (write_all(a->fd, buf, used) != SG_OK) {
+        int e_ = errno;
+        /* Take back a partial write so that the log stays appendable; it was never
          * acknowledged. If even that fails, the next open reports the torn line. */
         if (ftruncate(a->fd, (off_t)a->end) != 0)
             a->failed = 1;
-        free(line);
-        err = sg_errf(SG_IO, msg, n, "%s: write failed: %s", a->path, strerror(e));
+        err = sg_errf(SG_IO, msg, n, "%s: write failed: %s", a->path, strerror(e_));
         goto out;
     }
     if (fdatasync(a->fd) != 0) {
-        int e = errno;
         a->failed = 1;
-        free(line);
-        err = sg_errf(SG_IO, msg, n, "%s: sync failed: %s", a->path, strerror(e));
+        err = sg_errf(SG_IO, msg, n, "%s: sync failed: %s", a->path, strerror(errno));
         goto out;
     }
-    a->seq++;
-    sg_audit_hash_hex(line, len + 1, a->prev);
-    a->end += len + 1;
-    free(line);
-    if (out_seq)
-        *out_seq = a->seq;
+    if (out_first)
+        *out_first = a->seq + 1;
+    a->seq += count;
+    memcpy(a->prev, prev, sizeof prev);
+    a->end += used;
 out:
+    free(buf);
     flock(a->fd, LOCK_UN);
+    return err;
+}
+
+sg_err sg_audit_append_batch(sg_audit *log, const sg_audit_entry *entries, size_t count,
+                             uint64_t *out_first_seq, char *msg, size_t n)
+{
+    if (log == NULL || entries == NULL || count == 0)
+        return sg_errf(SG_INVAL, msg, n, "no log or no entries");
+    if (count > MAX_BATCH_BYTES / 64)
+        return sg_errf(SG_TOOBIG, msg, n, "batch of %zu entries is too large", count);
+    json_t **details = calloc(count, sizeof *details);
+    if (details == NULL)
+        return sg_errf(SG_NOMEM, msg, n, "out of memory");
+    sg_err err = SG_OK;
+    for (size_t i = 0; i < count && err == SG_OK; i++) {
+        const char *names[] = {"actor", "role", "action", "object"};
+        const char *vals[] = {entries[i].actor, entries[i].role, entries[i].action,
+                              entries[i].object};
+        for (int k = 0; k < 4 && err == SG_OK; k++)
+            if (!field_ok(vals[k]))
+                err = sg_errf(SG_INVAL, msg, n,
+                              "entry %zu: %s must be 1 to %d bytes without control characters", i,
+                              names[k], SG_AUDIT_MAX_FIELD);
+        if (err == SG_OK && entries[i].detail_json) {
+            json_error_t jerr;
+            details[i] = json_loads(entries[i].detail_json, JSON_REJECT_DUPLICATES, &jerr);
+            if (details[i] == NULL)
+                err = sg_errf(SG_INVAL, msg, n, "entry %zu: detail is not JSON: %s", i, jerr.text);
+            else if (!json_is_object(details[i]))
+                err = sg_errf(SG_INVAL, msg, n, "entry %zu: detail must be a JSON object", i);
+        }
+    }
+    if (err == SG_OK) {
+        pthread_mutex_lock(&log->mu);
+        if (log->failed)
+            err = sg_errf(SG_IO, msg, n, "%s: an earlier write or sync failed; reopen the log",
+                          log->path);
+        else
+            err = append_locked(log, entries, details, count, out_first_seq, msg, n);
+        pthread_mutex_unlock(&log->mu);
+    }
+    for (size_t i = 0; i < count; i++)
+        json_decref(details[i]);
+    free(details);
     return err;
 }
 
@@ -742,37 +814,13 @@ sg_err sg_audit_append(sg_audit *log, const char *actor, const char *role, const
                        const char *object, const char *detail_json, uint64_t *out_seq, char *msg,
                        size_t n)
 {
-    if (log == NULL)
-        return sg_errf(SG_INVAL, msg, n, "no log");
-    const char *names[] = {"actor", "role", "action", "object"};
-    const char *vals[] = {actor, role, action, object};
-    for (int i = 0; i < 4; i++)
-        if (!field_ok(vals[i]))
-            return sg_errf(SG_INVAL, msg, n, "%s must be 1 to %d bytes without control characters",
-                           names[i], SG_AUDIT_MAX_FIELD);
-    json_t *detail = NULL;
-    if (detail_json) {
-        json_error_t jerr;
-        detail = json_loads(detail_json, JSON_REJECT_DUPLICATES, &jerr);
-        if (detail == NULL)
-            return sg_errf(SG_INVAL, msg, n, "detail is not JSON: %s", jerr.text);
-        if (!json_is_object(detail)) {
-            json_decref(detail);
-            return sg_errf(SG_INVAL, msg, n, "detail must be a JSON object");
-        }
-    }
-    pthread_mutex_lock(&log->mu);
-    sg_err err;
-    if (log->failed)
-        err = sg_errf(SG_IO, msg, n, "%s: an earlier write or sync failed; reopen the log",
-                      log->path);
-    else
-        err = append_locked(log, actor, role, action, object, detail, out_seq, msg, n);
-    pthread_mutex_unlock(&log->mu);
-    json_decref(detail);
+    sg_audit_entry e = {actor, role, action, object, detail_json};
+    sg_err err = sg_audit_append_batch(log, &e, 1, out_seq, msg, n);
+    /* One entry: drop the batch wording from the message. */
+    if (err && msg && n && strncmp(msg, "entry 0: ", 9) == 0)
+        memmove(msg, msg + 9, strlen(msg + 9) + 1);
     return err;
 }
-
 sg_err sg_audit_repair(const char *path, uint64_t *removed, char *msg, size_t n)
 {
     if (path == NULL)

@@ -122,6 +122,20 @@ sg_err sg_audit_append(sg_audit *log, const char *actor, const char *role, const
                        const char *object, const char *detail_json, uint64_t *out_seq, char *msg,
                        size_t n);
 
+/** One entry for sg_audit_append_batch; the fields as for sg_audit_append. */
+typedef struct sg_audit_entry {
+    const char *actor, *role, *action, *object;
+    const char *detail_json; /* NULL or a JSON object's text */
+} sg_audit_entry;
+
+/** Appends count entries (1 or more) with consecutive seqs in one write and one
+ *  fdatasync: all or none. This is what a group-committing writer calls, so that the
+ *  audit log costs one sync per group and not one per event. out_first_seq (may be NULL)
+ *  receives the seq of entries[0]. Errors as for sg_audit_append, with the index of the
+ *  offending entry in msg; SG_TOOBIG also for a batch over 16 MiB. */
+sg_err sg_audit_append_batch(sg_audit *log, const sg_audit_entry *entries, size_t count,
+                             uint64_t *out_first_seq, char *msg, size_t n);
+
 /** Closes the log and frees the handle. NULL does nothing. */
 void sg_audit_close(sg_audit *log);
 

@@ -273,6 +273,62 @@ static void test_append_rejects_bad_fields(void **state)
     tu_rmdir(dir);
 }
 
+static void test_batch_all_or_nothing(void **state)
+{
+    (void)state;
+    char dir[128], path[256], msg[256];
+    tu_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/audit.log", dir);
+    make_log(path, 2);
+    sg_audit *a;
+    assert_int_equal(sg_audit_open(path, &a, msg, sizeof msg), SG_OK);
+    sg_audit_entry e[50];
+    char objs[50][32];
+    for (int i = 0; i < 50; i++) {
+        snprintf(objs[i], sizeof objs[i], "case/%d", 100 + i);
+        e[i] = (sg_audit_entry){"user:w", "supervisor", "case.create", objs[i],
+                                i % 2 ? "{\"i\":1}" : NULL};
+    }
+    /* One bad entry (the 31st) refuses the whole batch and writes nothing. */
+    e[30].detail_json = "[]";
+    uint64_t first = 0;
+    assert_int_equal(sg_audit_append_batch(a, e, 50, &first, msg, sizeof msg), SG_INVAL);
+    assert_non_null(strstr(msg, "entry 30"));
+    e[30].detail_json = NULL;
+    e[30].role = "";
+    assert_int_equal(sg_audit_append_batch(a, e, 50, &first, msg, sizeof msg), SG_INVAL);
+    assert_int_equal(first, 0);
+    sg_audit_report r;
+    assert_int_equal(sg_audit_verify(path, NULL, &r, msg, sizeof msg), SG_OK);
+    assert_int_equal(r.n_entries, 2);
+    e[30].role = "supervisor";
+    assert_int_equal(sg_audit_append_batch(a, e, 50, &first, msg, sizeof msg), SG_OK);
+    assert_int_equal(first, 3);
+    assert_int_equal(sg_audit_append_batch(a, e, 0, &first, msg, sizeof msg), SG_INVAL);
+    uint64_t seq;
+    assert_int_equal(sg_audit_append(a, "user:w", "supervisor", "case.read", "case/1", NULL, &seq,
+                                     msg, sizeof msg),
+                     SG_OK);
+    assert_int_equal(seq, 53);
+    sg_audit_close(a);
+    assert_int_equal(sg_audit_verify(path, NULL, &r, msg, sizeof msg), SG_OK);
+    assert_int_equal(r.n_entries, 53);
+    /* Entry 3 + i of the file is e[i], in order. */
+    size_t len;
+    char *buf = slurp(path, &len);
+    lines l;
+    split(buf, len, &l);
+    for (int i = 0; i < 50; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "\"object\":\"case/%d\"", 100 + i);
+        char *line = strndup(l.p[2 + i], l.len[2 + i]);
+        assert_non_null(strstr(line, want));
+        free(line);
+    }
+    free(buf);
+    tu_rmdir(dir);
+}
+
 /* ---------- tampering ---------- */
 
 #define N_TAMPER 4
@@ -911,6 +967,7 @@ int main(void)
         cmocka_unit_test(test_chain_matches_b2sum),
         cmocka_unit_test(test_reopen_continues_chain),
         cmocka_unit_test(test_append_rejects_bad_fields),
+        cmocka_unit_test(test_batch_all_or_nothing),
         cmocka_unit_test(test_every_byte_edit_detected),
         cmocka_unit_test(test_delete_insert_reorder_detected),
         cmocka_unit_test(test_truncation_detected_and_repaired),
