@@ -740,9 +740,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (*upload_data_size) {
-        /* No public endpoint reads a body yet: count it against the limit and drop it. */
+        /* No public endpoint reads a body yet: count it against the limit and drop it. A
+         * body without Content-Length (chunked) over the limit is answered with 413 once it
+         * ends (libmicrohttpd 0.9 cannot queue a response in the middle of an upload); one
+         * that goes on past four times the limit gets the connection dropped instead. */
         r->body_len += *upload_data_size;
         *upload_data_size = 0;
+        if (r->body_len / 4 > h->max_body)
+            return MHD_NO;
         return MHD_YES;
     }
     if (r->responded)
