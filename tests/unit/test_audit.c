@@ -329,6 +329,61 @@ static void test_batch_all_or_nothing(void **state)
     tu_rmdir(dir);
 }
 
+/* Another writer leaves the file torn or appends to it between two appends of ours: the
+ * first is refused, the second continued from. */
+static void test_tail_changed_under_writer(void **state)
+{
+    (void)state;
+    char dir[128], path[256], msg[256];
+    tu_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/audit.log", dir);
+    make_log(path, 2);
+    sg_audit *a, *b;
+    assert_int_equal(sg_audit_open(path, &a, msg, sizeof msg), SG_OK);
+    assert_int_equal(sg_audit_open(path, &b, msg, sizeof msg), SG_OK);
+    uint64_t seq;
+    assert_int_equal(
+        sg_audit_append(b, "user:b", "admin", "user.add", "user/2", NULL, &seq, msg, sizeof msg),
+        SG_OK);
+    assert_int_equal(seq, 3);
+    assert_int_equal(
+        sg_audit_append(a, "user:a", "admin", "user.add", "user/3", NULL, &seq, msg, sizeof msg),
+        SG_OK);
+    assert_int_equal(seq, 4); /* a saw b's entry and chained after it */
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    FILE *f = fopen(path, "a");
+    assert_non_null(f);
+    fputs("{\"seq\":5,\"ti", f); /* a crashed writer's half line */
+    fclose(f);
+    assert_int_equal(
+        sg_audit_append(a, "user:a", "admin", "user.add", "user/4", NULL, &seq, msg, sizeof msg),
+        SG_CORRUPT);
+    assert_non_null(strstr(msg, "torn"));
+    struct stat st2;
+    assert_int_equal(stat(path, &st2), 0);
+    assert_int_equal(st2.st_size, st.st_size + 12); /* nothing added after the torn bytes */
+    sg_audit_close(a);
+    sg_audit_close(b);
+    sg_audit_report r;
+    assert_int_equal(sg_audit_verify(path, NULL, &r, msg, sizeof msg), SG_CORRUPT);
+    assert_int_equal(r.fault, SG_AUDIT_FAULT_TORN);
+    assert_int_equal(r.line, 5);
+    assert_int_equal(r.n_entries, 4);
+    /* Not a log at all: refused at open. */
+    char other[256];
+    snprintf(other, sizeof other, "%s/notes.txt", dir);
+    f = fopen(other, "w");
+    assert_non_null(f);
+    fputs("shopping list\n", f);
+    fclose(f);
+    a = NULL;
+    assert_int_equal(sg_audit_open(other, &a, msg, sizeof msg), SG_CORRUPT);
+    assert_null(a);
+    assert_int_equal(sg_audit_open(dir, &a, msg, sizeof msg), SG_IO);
+    tu_rmdir(dir);
+}
+
 /* ---------- tampering ---------- */
 
 #define N_TAMPER 4
@@ -968,6 +1023,7 @@ int main(void)
         cmocka_unit_test(test_reopen_continues_chain),
         cmocka_unit_test(test_append_rejects_bad_fields),
         cmocka_unit_test(test_batch_all_or_nothing),
+        cmocka_unit_test(test_tail_changed_under_writer),
         cmocka_unit_test(test_every_byte_edit_detected),
         cmocka_unit_test(test_delete_insert_reorder_detected),
         cmocka_unit_test(test_truncation_detected_and_repaired),
