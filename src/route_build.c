@@ -1105,7 +1105,13 @@ sg_err sg_route_graph_read(sg_route_graph *g, const char *path, const sg_route_p
             json_decref(root);
         }
     } else {
-        err = read_ogr(g, path, p, progress, ctx, msg, n);
+        FILE *f = fopen(path, "rb");
+        if (f == NULL) {
+            err = sg_errf(SG_IO, msg, n, "%s: %s", path, strerror(errno));
+        } else {
+            fclose(f);
+            err = read_ogr(g, path, p, progress, ctx, msg, n);
+        }
     }
     sg_route_profile_free(own);
     return err;

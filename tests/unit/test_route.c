@@ -359,6 +359,8 @@ static void test_bad_input(void **state)
         SG_IO);
     assert_int_equal(
         sg_route_graph_read(g, "/nonexistent/roads.osm", p, NULL, NULL, msg, sizeof(msg)), SG_IO);
+    assert_int_equal(
+        sg_route_graph_read(g, "/nonexistent/roads.mvt", p, NULL, NULL, msg, sizeof(msg)), SG_IO);
     assert_int_not_equal(sg_route_graph_read(g, "tests/fixtures/route/pgrouting.sh", p, NULL, NULL,
                                              msg, sizeof(msg)),
                          SG_OK);
