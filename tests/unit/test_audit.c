@@ -583,6 +583,18 @@ static void test_delete_insert_reorder_detected(void **state)
         assert_int_equal(r.fault, SG_AUDIT_FAULT_NOT_CANONICAL);
         assert_int_equal(r.line, 2);
         free(t);
+        /* A line over the 64 KiB cap is refused without reading it whole. */
+        size_t bl = l.len[0] + SG_AUDIT_MAX_LINE + 100;
+        char *big = malloc(bl);
+        assert_non_null(big);
+        memset(big, ' ', bl);
+        memcpy(big, l.p[0], l.len[0]);
+        big[bl - 1] = '\n';
+        assert_int_equal(verify_mem(big, bl, NULL, &r), SG_CORRUPT);
+        assert_int_equal(r.fault, SG_AUDIT_FAULT_TOO_LONG);
+        assert_int_equal(r.line, 2);
+        assert_int_equal(r.n_entries, 1);
+        free(big);
         const char dup[] = "{\"seq\":1,\"seq\":1}\n";
         assert_int_equal(verify_mem(dup, strlen(dup), NULL, &r), SG_CORRUPT);
         assert_int_equal(r.fault, SG_AUDIT_FAULT_BAD_JSON);
