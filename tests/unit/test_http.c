@@ -24,6 +24,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -835,6 +836,65 @@ static void test_graceful_stop(void **state)
     assert_int_equal(atomic_load(&st.done), 1);
 }
 
+/* ---- authentication hook and idle timeout ---------------------------------------------- */
+
+/* A stand-in for the later login layer, driven by a test header: "bad" credentials give
+ * SG_UNAUTH, "norole" a principal whose role no route admits, no header the public. */
+static sg_err test_auth(void *ctx, const char *(*get_header)(void *conn, const char *name),
+                        void *conn, sg_arena *arena, sg_http_principal *out)
+{
+    (void)ctx;
+    const char *v = get_header(conn, "X-Test-Auth");
+    if (v == NULL)
+        return SG_OK;
+    if (strcmp(v, "bad") == 0)
+        return SG_UNAUTH;
+    out->name = sg_arena_strdup(arena, "tester");
+    out->role = (sg_role)0;
+    return SG_OK;
+}
+
+static void test_auth_hook(void **state)
+{
+    (void)state;
+    sg_http *h = NULL;
+    char msg[160];
+    sg_http_opts o = {.listen = "127.0.0.1:0", .threads = 1, .rate = -1, .authenticate = test_auth};
+    assert_int_equal(sg_http_start(F.s, &o, &h, msg, sizeof msg), SG_OK);
+    assert_int_equal(curl(h, "", "/api/v1/categories"), 200);
+    curl(h, "-H 'X-Test-Auth: bad'", "/api/v1/categories");
+    assert_error(401, "UNAUTH", NULL);
+    curl(h, "-H 'X-Test-Auth: norole'", "/api/v1/categories");
+    assert_error(403, "FORBIDDEN", "role");
+    sg_http_stop(h);
+}
+
+static void test_idle_timeout(void **state)
+{
+    (void)state;
+    sg_http *h = NULL;
+    char msg[160];
+    sg_http_opts o = {.listen = "127.0.0.1:0", .threads = 1, .rate = -1, .timeout_s = 1};
+    assert_int_equal(sg_http_start(F.s, &o, &h, msg, sizeof msg), SG_OK);
+    int fd = connect_to(sg_http_port(h));
+    assert_true(fd >= 0);
+    /* Half a request head, then silence: the server closes the connection after about a
+     * second (read returns 0), well before our own 5 s guard. */
+    assert_int_equal(write(fd, "GET /healthz HTTP/1.1\r\n", 24), 24);
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char buf[256];
+    ssize_t got = read(fd, buf, sizeof buf);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    close(fd);
+    double waited = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    assert_true(got <= 0);
+    assert_true(waited > 0.5 && waited < 4.5);
+    sg_http_stop(h);
+}
+
 /* ---- CLI ------------------------------------------------------------------------------- */
 
 static void test_cli_usage(void **state)
@@ -1008,7 +1068,8 @@ int main(void)
         cmocka_unit_test(test_areas),         cmocka_unit_test(test_areas_geojson),
         cmocka_unit_test(test_errors),        cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_access_log),    cmocka_unit_test(test_rate_limit),
-        cmocka_unit_test(test_graceful_stop),
+        cmocka_unit_test(test_graceful_stop), cmocka_unit_test(test_auth_hook),
+        cmocka_unit_test(test_idle_timeout),
     };
     int failed = cmocka_run_group_tests_name("http_cli", cli, NULL, NULL);
     failed += cmocka_run_group_tests_name("http", server, setup, teardown);
