@@ -152,7 +152,8 @@ static int cmd_verify(int argc, char **argv)
         return 0;
     }
     if (err == SG_CORRUPT) {
-        fprintf(stderr, "broken at line %llu (seq %llu): %s: %s (%llu entries before it verify)\n",
+        fprintf(stderr,
+                "broken at line %llu (seq %llu): %s: %s (entries verified before it: %llu)\n",
                 (unsigned long long)r.line, (unsigned long long)r.seq, sg_audit_fault_name(r.fault),
                 r.why, (unsigned long long)r.n_entries);
         return 1;
