@@ -326,8 +326,23 @@ static double dense_range(const scan_ctx *c, scan_work *w, size_t stride, uint64
     double ob = (double)(w->P[hi + 1] - w->P[s]);
     if (mu_min + d_max <= cd / 2 && mu_min + d_max < ob)
         ob = mu_min + d_max;
-    if (ob <= mu_min || ob < c->o->min_cases || llr_bound(ob, mu_min, cd) <= best)
+    if (ob <= mu_min || ob < c->o->min_cases)
         return best;
+    if (detail == NULL) {
+        /* Replications: compare with the cached threshold mu*(O) instead of taking logs;
+         * O rounded up only loosens the bound. */
+        uint64_t Oi = (uint64_t)ceil(ob);
+        if (Oi > c->C)
+            Oi = c->C;
+        if (w->ver[Oi] != w->cur_ver) {
+            w->thr[Oi] = sim_threshold(c, Oi, w->thr_best);
+            w->ver[Oi] = w->cur_ver;
+        }
+        if (mu_min * cd >= w->thr[Oi])
+            return best;
+    } else if (llr_bound(ob, mu_min, cd) <= best) {
+        return best;
+    }
     if (hi - lo < 4) {
         for (unsigned e = lo; e <= hi; e++)
             if (w->cum[e]) /* a window ending on a day without cases is never best */
@@ -362,6 +377,10 @@ static double dense_windows(const scan_ctx *c, scan_work *w, uint64_t CA, double
             cur[i] = prev[i] > prev[i + half] ? prev[i] : prev[i + half];
     }
     const double lnfac = c->lnI[CA] - c->lnC;
+    if (detail == NULL && best > w->thr_best) {
+        w->cur_ver++;
+        w->thr_best = best;
+    }
     for (unsigned s = 0; s < T; s++) {
         if (w->cum[s] == 0) /* nor one starting on such a day */
             continue;
