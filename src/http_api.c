@@ -25,15 +25,6 @@
 
 #define ANY_ROLE ((1u << SG_N_ROLES) - 1u)
 
-/* A JSON string of Unix time t in RFC 3339 UTC, or null when t is 0 (unset). */
-static json_t *json_time(int64_t t)
-{
-    char buf[32];
-    if (t == 0 || sg_time_format(t, buf, sizeof buf) != SG_OK)
-        return json_null();
-    return json_string(buf);
-}
-
 static json_t *json_str_or_null(const char *s)
 {
     return s && s[0] ? json_string(s) : json_null();
@@ -60,7 +51,43 @@ static sg_err reply_json(sg_http_req *r, json_t *j, sg_http_reply *out, char *ms
 
 static const char *const no_params[] = {NULL};
 
-/* GET /api/v1/track/{code} */
+/* Appends s to b as a JSON string (or null for NULL/""), escaping quotes, backslashes and
+ * control characters. The store's strings are UTF-8, so other bytes pass through. */
+static sg_err buf_json_str(sg_buf *b, const char *s)
+{
+    if (s == NULL || s[0] == '\0')
+        return sg_buf_puts(b, "null");
+    sg_err err = sg_buf_puts(b, "\"");
+    const char *run = s;
+    for (const char *p = s; !err && *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        err = sg_buf_append(b, run, (size_t)(p - run));
+        if (!err)
+            err = c == '"'    ? sg_buf_puts(b, "\\\"")
+                  : c == '\\' ? sg_buf_puts(b, "\\\\")
+                              : sg_buf_printf(b, "\\u%04x", c);
+        run = p + 1;
+    }
+    if (!err)
+        err = sg_buf_puts(b, run);
+    if (!err)
+        err = sg_buf_puts(b, "\"");
+    return err;
+}
+
+static sg_err buf_json_time(sg_buf *b, int64_t t)
+{
+    char ts[32];
+    if (t == 0 || sg_time_format(t, ts, sizeof ts) != SG_OK)
+        return sg_buf_puts(b, "null");
+    return sg_buf_printf(b, "\"%s\"", ts);
+}
+
+/* GET /api/v1/track/{code}. The JSON is written by hand rather than through jansson:
+ * this is the busiest public read, and a tree of small objects per event cost it about a
+ * sixth of its time in profiles. */
 static sg_err h_track(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     sg_http_query q;
@@ -81,27 +108,48 @@ static sg_err h_track(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
         sg_case_fini(&c);
         return sg_errf(err, msg, n, "could not read the case's timeline");
     }
-    json_t *tl = json_array();
-    for (size_t i = 0; tl && i < n_ev; i++) {
+    sg_buf b;
+    sg_buf_init(&b, r->arena.max / 2);
+    err = sg_buf_puts(&b, "{\"tracking_code\":");
+    err = err ? err : buf_json_str(&b, c.tracking_code);
+    err = err ? err : sg_buf_puts(&b, ",\"type\":");
+    err = err ? err : buf_json_str(&b, c.type);
+    err = err ? err : sg_buf_puts(&b, ",\"category\":");
+    err = err ? err : buf_json_str(&b, c.category);
+    err = err ? err : sg_buf_puts(&b, ",\"status\":");
+    err = err ? err : buf_json_str(&b, c.status);
+    err = err ? err : sg_buf_puts(&b, ",\"created_at\":");
+    err = err ? err : buf_json_time(&b, c.created_at);
+    err = err ? err : sg_buf_puts(&b, ",\"updated_at\":");
+    err = err ? err : buf_json_time(&b, c.updated_at);
+    err = err ? err : sg_buf_puts(&b, ",\"closed_at\":");
+    err = err ? err : buf_json_time(&b, c.closed_at);
+    err = err ? err : sg_buf_puts(&b, ",\"timeline\":[");
+    for (size_t i = 0; !err && i < n_ev; i++) {
         /* Only the kind, the states and the time: actor, role, reason and data may name
          * or describe people. */
-        json_t *e = json_pack(
-            "{s:o, s:o, s:o, s:o}", "at", json_time(ev[i].at), "kind", json_str_or_null(ev[i].kind),
-            "from", json_str_or_null(ev[i].from_status), "to", json_str_or_null(ev[i].to_status));
-        if (e == NULL || json_array_append_new(tl, e) != 0) {
-            json_decref(tl);
-            tl = NULL;
-        }
+        err = sg_buf_puts(&b, i ? ",{\"at\":" : "{\"at\":");
+        err = err ? err : buf_json_time(&b, ev[i].at);
+        err = err ? err : sg_buf_puts(&b, ",\"kind\":");
+        err = err ? err : buf_json_str(&b, ev[i].kind);
+        err = err ? err : sg_buf_puts(&b, ",\"from\":");
+        err = err ? err : buf_json_str(&b, ev[i].from_status);
+        err = err ? err : sg_buf_puts(&b, ",\"to\":");
+        err = err ? err : buf_json_str(&b, ev[i].to_status);
+        err = err ? err : sg_buf_puts(&b, "}");
     }
-    json_t *j =
-        tl ? json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "tracking_code", c.tracking_code,
-                       "type", c.type, "category", c.category, "status", c.status, "created_at",
-                       json_time(c.created_at), "updated_at", json_time(c.updated_at), "closed_at",
-                       json_time(c.closed_at), "timeline", tl)
-           : NULL;
+    err = err ? err : sg_buf_puts(&b, "]}");
     sg_event_list_free(ev, n_ev);
     sg_case_fini(&c);
-    return reply_json(r, j, out, msg, n);
+    char *body = err ? NULL : sg_arena_strndup(&r->arena, b.data, b.len);
+    size_t len = b.len;
+    sg_buf_fini(&b);
+    if (body == NULL)
+        return sg_errf(SG_NOMEM, msg, n, "the response exceeds the request's memory limit");
+    out->body = body;
+    out->len = len;
+    out->ctype = "application/json";
+    return SG_OK;
 }
 
 /* GET /api/v1/categories */

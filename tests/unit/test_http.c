@@ -41,7 +41,10 @@ typedef struct fixture {
     sg_http *h;
     char rejected_code[12]; /* a case with actor names, a comment and a reason */
     char plain_code[12];
+    char odd_code[12];
 } fixture;
+
+#define ODD_CATEGORY "odd \"quoted\" \\ \t tab"
 
 static fixture F;
 
@@ -240,6 +243,15 @@ static int setup(void **state)
         make_case("request", "request-general", utc(2001, 2, 15, 12, 0), NULL);
     make_case("incident", "incident-general", utc(2001, 1, 10, 12, 0), NULL);
 
+    /* A category code with characters JSON must escape, and one case in it (2001-03:
+     * one more suppressed row). */
+    sg_category odd = {.deadline = {900, 3600, 86400, 604800}};
+    snprintf(odd.code, sizeof odd.code, "%s", ODD_CATEGORY);
+    snprintf(odd.type, sizeof odd.type, "request");
+    snprintf(odd.name, sizeof odd.name, "Odd");
+    assert_int_equal(sg_store_category_put(F.s, &odd, msg, sizeof msg), SG_OK);
+    make_case("request", ODD_CATEGORY, utc(2001, 3, 5, 10, 0), F.odd_code);
+
     /* A case whose timeline names people and holds free text. */
     sg_actor reporter = {"Maria Reporter-Name", SG_ROLE_PUBLIC};
     sg_case_new in = {.type = "request",
@@ -352,6 +364,14 @@ static void test_track(void **state)
     assert_true(json_is_null(json_object_get(j, "closed_at")));
     json_decref(j);
 
+    /* Strings are escaped: the odd category comes back byte for byte. */
+    snprintf(path, sizeof path, "/api/v1/track/%s", F.odd_code);
+    assert_int_equal(get(path), 200);
+    j = body_json();
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "category")), ODD_CATEGORY);
+    json_decref(j);
+
     /* A well-formed code of an id that does not exist, and a malformed one. */
     char code[12];
     sg_case_code_encode(sg_store_tracking_key(F.s), 987654, code);
@@ -371,7 +391,7 @@ static void test_categories(void **state)
     assert_int_equal(get("/api/v1/categories"), 200);
     json_t *j = body_json();
     json_t *arr = json_object_get(j, "categories");
-    assert_int_equal(json_array_size(arr), 5);
+    assert_int_equal(json_array_size(arr), 6);
     int seen = 0;
     for (size_t i = 0; i < json_array_size(arr); i++) {
         json_t *c = json_array_get(arr, i);
@@ -424,8 +444,9 @@ static void test_stats_monthly(void **state)
     /* Expected values: see setup(). -1 means suppressed. */
     assert_int_equal(get("/api/v1/stats/monthly"), 200);
     json_t *j = body_json();
-    assert_int_equal(json_array_size(json_object_get(j, "rows")), 4);
+    assert_int_equal(json_array_size(json_object_get(j, "rows")), 5);
     assert_int_equal(json_integer_value(json_object_get(j, "suppress_below")), 5);
+    assert_count(j, ODD_CATEGORY, "2001-03", -1);
     assert_count(j, "request-general", "2001-01", 6);
     assert_count(j, "request-general", "2001-02", -1);
     assert_count(j, "request-general", "2001-03", -1);
@@ -434,7 +455,7 @@ static void test_stats_monthly(void **state)
 
     assert_int_equal(get("/api/v1/stats/monthly?tz=-03:00&type=request"), 200);
     j = body_json();
-    assert_int_equal(json_array_size(json_object_get(j, "rows")), 3);
+    assert_int_equal(json_array_size(json_object_get(j, "rows")), 4);
     assert_string_equal(json_string_value(json_object_get(j, "tz")), "-03:00");
     assert_count(j, "request-general", "2001-01", 7);
     assert_count(j, "request-general", "2001-02", -1);
