@@ -771,10 +771,14 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     int64_t us = (now_ns() - r->t0_ns) / 1000;
     if (r->responded)
         stats_record(h, r->route, r->status, us);
+    /* A matched route is logged by its pattern, not the concrete path: a tracking code
+     * next to the client's address would tie a person to a case in the log. */
+    const char *logged = r->route >= 0 ? sg_http_route_table[r->route].pattern : r->path;
     sg_log(toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? SG_LOG_INFO : SG_LOG_WARN, "http.request",
-           "method=%s path=%s status=%d bytes=%zu us=%lld client=%s%s", r->method ? r->method : "-",
-           r->path, r->responded ? r->status : 0, r->responded ? r->bytes : 0, (long long)us,
-           r->client, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+           "method=%s path=%.200s status=%d bytes=%zu us=%lld client=%s%s",
+           r->method ? r->method : "-", logged, r->responded ? r->status : 0,
+           r->responded ? r->bytes : 0, (long long)us, r->client,
+           toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
     sg_arena_fini(&r->arena);
     free(r);
     *con_cls = NULL;

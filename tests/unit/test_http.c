@@ -783,6 +783,10 @@ static void test_access_log(void **state)
     assert_int_equal(regexec(&re, out, 0, NULL, 0), 0);
     regfree(&re);
     assert_non_null(strstr(out, "path=/api/v1/stats/monthly status=400"));
+    /* Routes with parameters are logged by pattern: no tracking code reaches the log. */
+    assert_non_null(strstr(out, "path=/api/v1/track/{code} status=200"));
+    assert_null(strstr(out, F.rejected_code));
+    assert_null(strstr(out, F.plain_code));
     /* Bodies and query strings never reach the log. */
     assert_null(strstr(out, "SECRETBODY"));
     assert_null(strstr(out, "BBBB"));
