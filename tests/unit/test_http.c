@@ -214,9 +214,16 @@ static void make_areas(void)
     GEOS_finish_r(g);
 }
 
+static int fixture_ready;
+
+/* Builds the shared fixture on first use, so that the CLI tests, which fork, run before
+ * this process has any thread, and all tests still form one cmocka group. */
 static int setup(void **state)
 {
     (void)state;
+    if (fixture_ready)
+        return 0;
+    fixture_ready = 1;
     tu_tmpdir(F.dir, sizeof F.dir);
     snprintf(F.logpath, sizeof F.logpath, "%s/access.log", F.dir);
     F.log = fopen(F.logpath, "w+");
@@ -287,6 +294,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
+    if (!fixture_ready)
+        return 0;
     sg_http_stop(F.h);
     sg_store_close(F.s);
     sg_log_setup(NULL, SG_LOG_INFO, 0);
@@ -1079,24 +1088,30 @@ static void test_openapi_matches_routes(void **state)
     assert_int_equal(n_ops, (int)n);
 }
 
+#define SERVER_TEST(f) cmocka_unit_test_setup(f, setup)
+
 int main(void)
 {
-    const struct CMUnitTest cli[] = {
+    const struct CMUnitTest tests[] = {
+        /* no threads yet: these fork or need none */
         cmocka_unit_test(test_cli_serve),
         cmocka_unit_test(test_cli_usage),
         cmocka_unit_test(test_query_parse),
         cmocka_unit_test(test_openapi_matches_routes),
+        /* the shared server and database, built by the first of these */
+        SERVER_TEST(test_healthz),
+        SERVER_TEST(test_track),
+        SERVER_TEST(test_categories),
+        SERVER_TEST(test_stats_monthly),
+        SERVER_TEST(test_areas),
+        SERVER_TEST(test_areas_geojson),
+        SERVER_TEST(test_errors),
+        SERVER_TEST(test_metrics),
+        SERVER_TEST(test_access_log),
+        SERVER_TEST(test_rate_limit),
+        SERVER_TEST(test_graceful_stop),
+        SERVER_TEST(test_auth_hook),
+        SERVER_TEST(test_idle_timeout),
     };
-    const struct CMUnitTest server[] = {
-        cmocka_unit_test(test_healthz),       cmocka_unit_test(test_track),
-        cmocka_unit_test(test_categories),    cmocka_unit_test(test_stats_monthly),
-        cmocka_unit_test(test_areas),         cmocka_unit_test(test_areas_geojson),
-        cmocka_unit_test(test_errors),        cmocka_unit_test(test_metrics),
-        cmocka_unit_test(test_access_log),    cmocka_unit_test(test_rate_limit),
-        cmocka_unit_test(test_graceful_stop), cmocka_unit_test(test_auth_hook),
-        cmocka_unit_test(test_idle_timeout),
-    };
-    int failed = cmocka_run_group_tests_name("http_cli", cli, NULL, NULL);
-    failed += cmocka_run_group_tests_name("http", server, setup, teardown);
-    return failed;
+    return cmocka_run_group_tests_name("http", tests, NULL, teardown);
 }
