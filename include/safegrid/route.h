@@ -197,23 +197,25 @@ void sg_route_path_fini(sg_route_path *p);
 
 /** Travel times from one location to n others (the hierarchy's upward search from `from`,
  *  then one downward sweep restricted to the part of the hierarchy above the targets).
- *  out_ms[i] gets the time to to[i] or SG_ROUTE_UNREACHABLE. Errors: SG_INVAL. */
+ *  out_ms[i] gets the time to to[i] or SG_ROUTE_UNREACHABLE. Errors: SG_INVAL (bad
+ *  location, workspace of another file), SG_NOMEM. */
 sg_err sg_route_one_to_many(const sg_route *r, sg_route_ws *ws, const sg_route_loc *from, size_t n,
                             const sg_route_loc *to, uint32_t *out_ms);
 
 /** Travel times from n locations to one (dispatch: from every unit to the incident).
- *  out_ms[i] gets the time from from[i] to `to`. Errors: SG_INVAL. */
+ *  out_ms[i] gets the time from from[i] to `to`. Errors: SG_INVAL, SG_NOMEM. */
 sg_err sg_route_many_to_one(const sg_route *r, sg_route_ws *ws, size_t n, const sg_route_loc *from,
                             const sg_route_loc *to, uint32_t *out_ms);
 
 /** Travel-time table: out_ms[i * n_to + j] is the time from from[i] to to[j]. The
- *  restricted sweep set is selected once for all targets. Errors: SG_INVAL, SG_TOOBIG when
- *  n_from * n_to overflows. */
+ *  restricted sweep set is selected once for all targets. Errors: SG_INVAL, SG_NOMEM,
+ *  SG_TOOBIG when n_from * n_to overflows. */
 sg_err sg_route_table(const sg_route *r, sg_route_ws *ws, size_t n_from, const sg_route_loc *from,
                       size_t n_to, const sg_route_loc *to, uint32_t *out_ms);
 
 /** Node-to-node forms used by tests and benchmarks (no snapping): the time from src to
- *  dst by a bidirectional hierarchy search, and from src to each of dsts. */
+ *  dst by a bidirectional hierarchy search, from src to each of dsts, and from each of srcs
+ *  to dst. Errors: SG_INVAL (node out of range), SG_NOMEM. */
 sg_err sg_route_node_time(const sg_route *r, sg_route_ws *ws, uint32_t src, uint32_t dst,
                           uint32_t *out_ms);
 sg_err sg_route_node_one_to_many(const sg_route *r, sg_route_ws *ws, uint32_t src, size_t n,
