@@ -655,11 +655,10 @@ sg_err sg_route_loc_of_node(const sg_route *r, uint32_t v, sg_route_loc *out)
     return SG_OK;
 }
 
-sg_err sg_route_snap(const sg_route *r, double lon, double lat, double max_m, sg_route_loc *out)
+/* Nearest segment within max_m; with big_only, only segments of big connected pieces. */
+static int snap_pass(const sg_route *r, double lon, double lat, double max_m, int big_only,
+                     sg_route_loc *out)
 {
-    if (r == NULL || out == NULL || !(lon >= -180 && lon <= 180) || !(lat >= -90 && lat <= 90) ||
-        !(max_m >= 0))
-        return SG_INVAL;
     const sgr_header *h = r->h;
     double kx = cos(lat * M_PI / 180) * EARTH_R * M_PI / 180, ky = EARTH_R * M_PI / 180;
     double cw = fmin(h->grid_dlon * kx, h->grid_dlat * ky); /* smaller cell side, metres */
@@ -686,6 +685,8 @@ sg_err sg_route_snap(const sg_route *r, double lon, double lat, double max_m, sg
                 size_t c = (size_t)y * (size_t)nx + (size_t)x;
                 for (uint32_t i = r->gfirst[c]; i < r->gfirst[c + 1]; i++) {
                     uint32_t s = r->gsegs[i];
+                    if (big_only && (r->seg[s].flags & SGR_SEG_SMALL))
+                        continue;
                     sgr_pos pa = r->pos[r->seg[s].a], pb = r->pos[r->seg[s].b];
                     double ax = (pa.lon / SGR_COORD_SCALE - lon) * kx;
                     double ay = (pa.lat / SGR_COORD_SCALE - lat) * ky;
@@ -711,9 +712,21 @@ sg_err sg_route_snap(const sg_route *r, double lon, double lat, double max_m, sg
         }
     }
     if (!(best <= max_m))
-        return SG_NOTFOUND;
+        return 0;
     *out = bl;
-    return SG_OK;
+    return 1;
+}
+
+sg_err sg_route_snap(const sg_route *r, double lon, double lat, double max_m, sg_route_loc *out)
+{
+    if (r == NULL || out == NULL || !(lon >= -180 && lon <= 180) || !(lat >= -90 && lat <= 90) ||
+        !(max_m >= 0))
+        return SG_INVAL;
+    /* a unit parked on a cut-off fragment of road (a car park, a tile edge) would be
+     * unreachable; prefer the connected network and fall back to the nearest of all */
+    if (snap_pass(r, lon, lat, max_m, 1, out) || snap_pass(r, lon, lat, max_m, 0, out))
+        return SG_OK;
+    return SG_NOTFOUND;
 }
 
 /* ---------------------------------------------------------------------------------------

@@ -1569,6 +1569,16 @@ static uint32_t csr_find(const uint32_t *first, const sgr_edge *e, uint32_t owne
     return SGR_NONE;
 }
 
+/* Union-find root with path halving. */
+static uint32_t uf_find(uint32_t *uf, uint32_t v)
+{
+    while (uf[v] != v) {
+        uf[v] = uf[uf[v]];
+        v = uf[v];
+    }
+    return v;
+}
+
 typedef struct segkey {
     uint32_t a, b, ms_ab, ms_ba;
     float m;
@@ -1600,7 +1610,7 @@ sg_err sg_route_graph_contract(sg_route_graph *g, const char *path, sg_route_pro
     segkey *segs = NULL;
     sgr_seg *oseg = NULL;
     sgr_pos *opos = NULL;
-    uint32_t *nodeseg = NULL, *gfirst = NULL, *gsegs = NULL;
+    uint32_t *nodeseg = NULL, *gfirst = NULL, *gsegs = NULL, *uf = NULL, *comp_size = NULL;
     char *tmp = NULL;
     FILE *f = NULL;
     size_t n_segs = 0;
@@ -1710,6 +1720,25 @@ sg_err sg_route_graph_contract(sg_route_graph *g, const char *path, sg_route_pro
     }
 
     /* positions, segments and the grid index, in rank numbering */
+    /* connected pieces of road, so that snapping can avoid small ones */
+    uf = malloc(nn * sizeof(*uf));
+    comp_size = calloc(nn, sizeof(*comp_size));
+    if (!uf || !comp_size)
+        goto fail;
+    for (uint32_t v = 0; v < nn; v++)
+        uf[v] = v;
+    for (size_t i = 0; i < n_segs; i++) {
+        uint32_t ra = uf_find(uf, segs[i].a), rb = uf_find(uf, segs[i].b);
+        if (ra != rb)
+            uf[ra] = rb;
+    }
+    uint32_t largest = 0, small;
+    for (uint32_t v = 0; v < nn; v++) {
+        uint32_t sz = ++comp_size[uf_find(uf, v)];
+        if (sz > largest)
+            largest = sz;
+    }
+    small = largest < SGR_SMALL_COMPONENT ? largest : SGR_SMALL_COMPONENT;
     opos = malloc(nn * sizeof(*opos));
     oseg = malloc(n_segs * sizeof(*oseg));
     nodeseg = malloc(nn * sizeof(*nodeseg));
@@ -1727,7 +1756,9 @@ sg_err sg_route_graph_contract(sg_route_graph *g, const char *path, sg_route_pro
     }
     for (size_t i = 0; i < n_segs; i++) {
         segkey s = segs[i];
-        oseg[i] = (sgr_seg){c.rank[s.a], c.rank[s.b], s.ms_ab, s.ms_ba, s.m};
+        oseg[i] = (sgr_seg){c.rank[s.a], c.rank[s.b],
+                            s.ms_ab,     s.ms_ba,
+                            s.m,         comp_size[uf_find(uf, s.a)] < small ? SGR_SEG_SMALL : 0};
         nodeseg[oseg[i].a] = nodeseg[oseg[i].b] = (uint32_t)i;
     }
     /* cells roughly square on the ground, about two segments per cell */
@@ -1875,6 +1906,8 @@ fail:
     free(oseg);
     free(opos);
     free(nodeseg);
+    free(uf);
+    free(comp_size);
     free(gfirst);
     free(gsegs);
     free(tmp);

@@ -58,7 +58,13 @@ typedef struct sgr_seg {
     uint32_t a, b;         /* end nodes */
     uint32_t ms_ab, ms_ba; /* SGR_NONE when that direction is closed */
     float m;
+    uint32_t flags; /* SGR_SEG_SMALL: in a small connected piece of road */
 } sgr_seg;
+
+/* A segment whose (undirected) connected component has fewer nodes than
+ * min(SGR_SMALL_COMPONENT, the largest component): snapping avoids it when it can. */
+#define SGR_SEG_SMALL 1u
+#define SGR_SMALL_COMPONENT 1000u
 
 typedef struct sgr_section {
     uint64_t off, size; /* bytes from the start of the file */
