@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "safegrid/analyze.h"
 #include "safegrid/area.h"
 #include "safegrid/audit.h"
 #include "safegrid/case.h"
@@ -1536,7 +1537,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "route") == 0)
         return sg_route_cli(argc - 1, argv + 1);
     if (strcmp(argv[1], "analyze") == 0)
-        return sg_analyze_cli(argc - 1, argv + 1);
+        return sg_analyze_db_cli(argc - 1, argv + 1);
     if (strcmp(argv[1], "serve") == 0)
         return sg_serve_cli(argc - 1, argv + 1);
     if (strcmp(argv[1], "audit") == 0)
