@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "safegrid/stats.h"
+#include "stats_int.h"
 
 #define NYC "tests/fixtures/stats/nycfever/"
 
@@ -318,6 +319,134 @@ static void test_prm_errors(void **state)
                      SG_IO);
 }
 
+/* ---- brute force, for data with cases on most days (the dense code path) ---- */
+
+#define BF_N 30
+#define BF_T 64
+
+static double bf_llr(double O, double mu, double C)
+{
+    double r = O * log(O / mu);
+    if (O < C)
+        r += (C - O) * log((C - O) / (C - mu));
+    return r;
+}
+
+/* Every circle (centre plus nearest locations while they hold at most half of the cases)
+ * and every window of 1..maxw days, straight from the definition. */
+static double bf_max(const double *xy, const uint32_t *counts, unsigned maxw)
+{
+    double C = 0, loc[BF_N] = {0}, day[BF_T] = {0};
+    for (int z = 0; z < BF_N; z++)
+        for (int t = 0; t < BF_T; t++) {
+            loc[z] += counts[z * BF_T + t];
+            day[t] += counts[z * BF_T + t];
+            C += counts[z * BF_T + t];
+        }
+    double best = 0;
+    for (int i = 0; i < BF_N; i++) {
+        int order[BF_N];
+        float d2[BF_N];
+        for (int j = 0; j < BF_N; j++) {
+            double dx = xy[2 * j] - xy[2 * i], dy = xy[2 * j + 1] - xy[2 * i + 1];
+            d2[j] = (float)(dx * dx + dy * dy);
+            order[j] = j;
+        }
+        for (int a = 1; a < BF_N; a++) /* insertion sort by distance */
+            for (int b = a; b > 0 && d2[order[b]] < d2[order[b - 1]]; b--) {
+                int tmp = order[b];
+                order[b] = order[b - 1];
+                order[b - 1] = tmp;
+            }
+        double in_t[BF_T] = {0}, CA = 0;
+        for (int k = 0; k < BF_N; k++) {
+            int z = order[k];
+            if (CA + loc[z] > 0.5 * C)
+                break;
+            CA += loc[z];
+            for (int t = 0; t < BF_T; t++)
+                in_t[t] += counts[z * BF_T + t];
+            for (int s0 = 0; s0 < BF_T; s0++) {
+                double O = 0, D = 0;
+                for (int e = s0; e < BF_T && e - s0 + 1 <= (int)maxw; e++) {
+                    O += in_t[e];
+                    D += day[e];
+                    double mu = CA * D / C;
+                    if (O >= 2 && O > mu) {
+                        double l = bf_llr(O, mu, C);
+                        if (l > best)
+                            best = l;
+                    }
+                }
+            }
+        }
+    }
+    return best;
+}
+
+/* Data with cases on most days takes the range-bound path of src/scan.c. Its most likely
+ * cluster must equal the brute force above, and each simulated maximum must equal the most
+ * likely cluster of the very permutation it was computed on (rebuilt here with the same
+ * random stream), so the pruning in replications loses nothing. */
+static void test_dense_exact(void **state)
+{
+    (void)state;
+    static double xy[2 * BF_N];
+    static uint32_t counts[BF_N * BF_T];
+    uint64_t x = 42;
+    for (int i = 0; i < 2 * BF_N; i++)
+        xy[i] = (double)(sg_splitmix64(&x) >> 11) / 9007199254740992.0 * 100.0;
+    for (int z = 0; z < BF_N; z++)
+        for (int t = 0; t < BF_T; t++) {
+            uint64_t r = sg_splitmix64(&x) % 100;
+            counts[z * BF_T + t] = r < 30 ? 0 : r < 70 ? 1 : r < 90 ? 2 : 3;
+        }
+    /* A planted cluster: locations 3 and 7, days 20-24. */
+    for (int t = 20; t < 25; t++) {
+        counts[3 * BF_T + t] += 4;
+        counts[7 * BF_T + t] += 3;
+    }
+    sg_scan_input in = {BF_N, 2, xy, BF_T, counts};
+    sg_scan_opts o;
+    sg_scan_opts_init(&o);
+    o.n_reps = 5;
+    o.seed = 7;
+    sg_scan_result r;
+    assert_int_equal(sg_scan_run(&in, &o, &r, NULL, 0), SG_OK);
+    double want = bf_max(xy, counts, BF_T / 2);
+    if (fabs(r.clusters[0].llr - want) > 1e-9)
+        fail_msg("dense MLC %.9f, brute force %.9f", r.clusters[0].llr, want);
+
+    /* Rebuild replication k's data: cases location-major, times shuffled by (seed, k). */
+    static uint32_t loc_of[BF_N * BF_T * 8], time_of[BF_N * BF_T * 8], perm[BF_N * BF_T];
+    size_t C = 0;
+    for (int z = 0; z < BF_N; z++)
+        for (int t = 0; t < BF_T; t++)
+            for (uint32_t v = 0; v < counts[z * BF_T + t]; v++) {
+                loc_of[C] = (uint32_t)z;
+                time_of[C++] = (uint32_t)t;
+            }
+    for (unsigned k = 0; k < o.n_reps; k++) {
+        sg_rng rng;
+        sg_rng_seed(&rng, o.seed, k);
+        static uint32_t tt[BF_N * BF_T * 8];
+        memcpy(tt, time_of, C * sizeof(*tt));
+        for (size_t i = C - 1; i > 0; i--) {
+            uint32_t j = sg_rng_below(&rng, (uint32_t)(i + 1));
+            uint32_t tmp = tt[i];
+            tt[i] = tt[j];
+            tt[j] = tmp;
+        }
+        memset(perm, 0, sizeof(perm));
+        for (size_t i = 0; i < C; i++)
+            perm[loc_of[i] * BF_T + tt[i]]++;
+        double bf = bf_max(xy, perm, BF_T / 2);
+        if (fabs(r.sim_llr[k] - bf) > 1e-9)
+            fail_msg("replication %u: %.9f, brute force on its data %.9f", k, r.sim_llr[k], bf);
+    }
+    sg_scan_result_fini(&r);
+}
+
 static int run_cli(int argc, const char **argv)
 {
     return sg_analyze_cli(argc, (char **)argv);
@@ -368,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_nyc_pvalues),       cmocka_unit_test(test_threads_reproducible),
         cmocka_unit_test(test_hand_example),      cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_prm_errors),        cmocka_unit_test(test_cli_scan),
+        cmocka_unit_test(test_dense_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
