@@ -7,9 +7,10 @@
  *   raw, one transaction per row     what a naive durable writer gets
  *   raw, all rows in one transaction the ceiling: no per-row durability at all
  *   safegrid, 2 callers, 1 in flight  each creation waits for its commit before the next
- *   safegrid, 2 callers, 128 in flight each caller keeps 128 creations queued (as a server
- *                                     with many connections does); each is acknowledged
- *                                     only after the commit that holds it
+ *   safegrid, 2 callers, 128 or 512 in flight: each caller keeps that many creations
+ *                                     queued (as a server with many connections or the
+ *                                     CSV import does); each is acknowledged only after
+ *                                     the commit that holds it
  *
  * This benchmark includes sqlite3.h for the raw peer only; safegrid's side goes through
  * the public API.
@@ -192,8 +193,12 @@ int main(int argc, char **argv)
     double raw_batch = raw_inserts(path, n_fast, 1);
     fresh_db(path);
     double eng_sync = engine_creations(path, n_slow * 2, 1);
-    fresh_db(path);
-    double eng_pipe = engine_creations(path, n_fast, 128);
+    const int windows[] = {128, 512};
+    double eng_pipe[2];
+    for (int w = 0; w < 2; w++) {
+        fresh_db(path);
+        eng_pipe[w] = engine_creations(path, n_fast, windows[w]);
+    }
 
     printf("  %-48s %10.0f /s  (%d rows)\n", "raw SQLite, one transaction per row", raw_each,
            n_slow);
@@ -201,11 +206,15 @@ int main(int argc, char **argv)
            n_fast);
     printf("  %-48s %10.0f /s  (%d cases)  %.2fx raw per-row\n",
            "safegrid, 2 callers, 1 in flight each", eng_sync, n_slow * 2, eng_sync / raw_each);
-    printf("  %-48s %10.0f /s  (%d cases)  %.2fx raw per-row, %.2fx raw batched\n",
-           "safegrid, 2 callers, 128 in flight each", eng_pipe, n_fast, eng_pipe / raw_each,
-           eng_pipe / raw_batch);
-    printf("  target: >= 20000 durable creations/s and >= 0.50x raw batched: %s\n",
-           eng_pipe >= 20000 && eng_pipe >= 0.5 * raw_batch ? "met" : "NOT met");
+    for (int w = 0; w < 2; w++) {
+        char label[64];
+        snprintf(label, sizeof label, "safegrid, 2 callers, %d in flight each", windows[w]);
+        printf("  %-48s %10.0f /s  (%d cases)  %.2fx raw per-row, %.2fx raw batched\n", label,
+               eng_pipe[w], n_fast, eng_pipe[w] / raw_each, eng_pipe[w] / raw_batch);
+        printf("    target (>= 20000/s and >= 0.50x raw batched) with %d in flight: %s\n",
+               windows[w],
+               eng_pipe[w] >= 20000 && eng_pipe[w] >= 0.5 * raw_batch ? "met" : "NOT met");
+    }
     unlink(path);
     return 0;
 }

@@ -155,6 +155,10 @@ struct sg_store {
     uint64_t geo_generation; /* guarded by mu */
     void *area_cache;
     void (*area_cache_release)(void *);
+    pthread_mutex_t cat_mu; /* the category cache */
+    sg_category *cats;      /* sorted by code */
+    size_t n_cats;
+    int cats_loaded;
 };
 
 /* WAL size in pages (4 KiB) past which the checkpointer is woken. */
@@ -592,6 +596,7 @@ sg_err sg_store_open_opts(const char *path, const sg_store_opts *o, sg_store **o
     s->max_batch = o->max_batch > 0 ? o->max_batch : 1024;
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->pool_mu, NULL);
+    pthread_mutex_init(&s->cat_mu, NULL);
     pthread_cond_init(&s->wake_writer, NULL);
     pthread_cond_init(&s->wake_callers, NULL);
     pthread_cond_init(&s->wake_ckpt, NULL);
@@ -692,6 +697,8 @@ void sg_store_close(sg_store *s)
     pthread_cond_destroy(&s->wake_ckpt);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->pool_mu);
+    pthread_mutex_destroy(&s->cat_mu);
+    free(s->cats);
     if (s->area_cache && s->area_cache_release)
         s->area_cache_release(s->area_cache);
     free(s->path);
@@ -1297,12 +1304,17 @@ static sg_err job_category_put(sg_store *s, sg_store_job *job)
 
 sg_err sg_store_category_put(sg_store *s, const sg_category *c, char *msg, size_t n)
 {
-    return submit_wait(s, JOB_CATEGORY_PUT, (void *)c, msg, n);
+    sg_err err = submit_wait(s, JOB_CATEGORY_PUT, (void *)c, msg, n);
+    if (!err) {
+        pthread_mutex_lock(&s->cat_mu);
+        s->cats_loaded = 0;
+        pthread_mutex_unlock(&s->cat_mu);
+    }
+    return err;
 }
 
 #define CATEGORY_COLS                                                                              \
     "code, type, name, deadline_p1, deadline_p2, deadline_p3, deadline_p4, sensitive"
-static const char SQL_CATEGORY_GET[] = "SELECT " CATEGORY_COLS " FROM category WHERE code = ?";
 static const char SQL_CATEGORY_LIST[] = "SELECT " CATEGORY_COLS " FROM category ORDER BY code";
 
 static void read_category(sqlite3_stmt *st, sg_category *c)
@@ -1316,24 +1328,44 @@ static void read_category(sqlite3_stmt *st, sg_category *c)
     c->sensitive = sqlite3_column_int(st, 7);
 }
 
+static int by_category_code(const void *x, const void *y)
+{
+    return strcmp(((const sg_category *)x)->code, ((const sg_category *)y)->code);
+}
+
+/* Categories are read on every case creation and change rarely, so the store keeps them
+ * in memory: loaded on first use, dropped when this store writes one, and reloaded once
+ * when a code is missing, so a category another process added is found too. */
 sg_err sg_store_category_get(sg_store *s, const char *code, sg_category *out)
 {
-    conn *c;
-    sg_err err = reader_get(s, &c);
-    if (err)
-        return err;
-    sqlite3_stmt *st;
-    err = prep(c, SQL_CATEGORY_GET, &st);
-    if (!err) {
-        sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-            read_category(st, out);
-        else
-            err = rc == SQLITE_DONE ? SG_NOTFOUND : sql_err(c->db, rc, NULL, 0, "category");
-        sqlite3_reset(st);
+    if (code == NULL)
+        return SG_NOTFOUND;
+    sg_category key;
+    snprintf(key.code, sizeof key.code, "%s", code);
+    pthread_mutex_lock(&s->cat_mu);
+    sg_err err = SG_OK;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!s->cats_loaded || attempt == 1) {
+            sg_category *v = NULL;
+            size_t n = 0;
+            err = sg_store_category_list(s, &v, &n);
+            if (err)
+                break;
+            free(s->cats);
+            s->cats = v;
+            s->n_cats = n;
+            s->cats_loaded = 1;
+        }
+        const sg_category *hit =
+            s->n_cats ? bsearch(&key, s->cats, s->n_cats, sizeof *s->cats, by_category_code) : NULL;
+        if (hit) {
+            *out = *hit;
+            err = SG_OK;
+            break;
+        }
+        err = SG_NOTFOUND;
     }
-    reader_put(s, c);
+    pthread_mutex_unlock(&s->cat_mu);
     return err;
 }
 
