@@ -732,6 +732,24 @@ bad:
                    "\"%.80s\" is not an RFC 3339 time (2001-01-01T00:23:00-03:00)", s);
 }
 
+/* Reads a zone as sg_time_parse takes it: UTC (NULL, "", "UTC", "Z") or a fixed offset
+ * give *zone = NULL and the offset in *fixed; an IANA name gives its rules in *zone. */
+static sg_err tz_resolve(const char *tz, const struct zone **zone, int32_t *fixed, char *msg,
+                         size_t n)
+{
+    *zone = NULL;
+    *fixed = 0;
+    if (tz == NULL || tz[0] == '\0' || strcmp(tz, "UTC") == 0 || strcmp(tz, "Z") == 0)
+        return SG_OK;
+    if (tz[0] == '+' || tz[0] == '-') {
+        const char *e = parse_offset(tz, fixed);
+        if (e == NULL || *e != '\0')
+            return sg_errf(SG_INVAL, msg, n, "bad UTC offset \"%.20s\" (use +05:30 or -0300)", tz);
+        return SG_OK;
+    }
+    return zone_get(tz, zone, msg, n);
+}
+
 sg_err sg_time_parse(const char *s, const char *fmt, const char *tz, int64_t *out, char *msg,
                      size_t n)
 {
@@ -765,45 +783,23 @@ sg_err sg_time_parse(const char *s, const char *fmt, const char *tz, int64_t *ou
         *out = local - f.offset;
         return SG_OK;
     }
-    if (tz == NULL || tz[0] == '\0' || strcmp(tz, "UTC") == 0 || strcmp(tz, "Z") == 0) {
-        *out = local;
-        return SG_OK;
-    }
-    if (tz[0] == '+' || tz[0] == '-') {
-        int32_t off;
-        const char *e = parse_offset(tz, &off);
-        if (e == NULL || *e != '\0')
-            return sg_errf(SG_INVAL, msg, n, "bad UTC offset \"%.20s\" (use +05:30 or -0300)", tz);
-        *out = local - off;
-        return SG_OK;
-    }
     const struct zone *z = NULL;
-    err = zone_get(tz, &z, msg, n);
+    int32_t off = 0;
+    err = tz_resolve(tz, &z, &off, msg, n);
     if (err)
         return err;
-    *out = zone_local_to_utc(z, local);
+    *out = z ? zone_local_to_utc(z, local) : local - off;
     return SG_OK;
 }
 
 sg_err sg_time_utc_offset(const char *tz, int64_t t, int32_t *out, char *msg, size_t n)
 {
-    if (tz == NULL || tz[0] == '\0' || strcmp(tz, "UTC") == 0 || strcmp(tz, "Z") == 0) {
-        *out = 0;
-        return SG_OK;
-    }
-    if (tz[0] == '+' || tz[0] == '-') {
-        int32_t off;
-        const char *e = parse_offset(tz, &off);
-        if (e == NULL || *e != '\0')
-            return sg_errf(SG_INVAL, msg, n, "bad UTC offset \"%.20s\" (use +05:30 or -0300)", tz);
-        *out = off;
-        return SG_OK;
-    }
     const struct zone *z = NULL;
-    sg_err err = zone_get(tz, &z, msg, n);
+    int32_t off = 0;
+    sg_err err = tz_resolve(tz, &z, &off, msg, n);
     if (err)
         return err;
-    *out = zone_offset(z, t);
+    *out = z ? zone_offset(z, t) : off;
     return SG_OK;
 }
 
