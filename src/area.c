@@ -203,6 +203,18 @@ const sg_org_row *sg_areas_org(const sg_areas *a, int64_t id)
     return bsearch(&key, a->orgs, a->n_orgs, sizeof *a->orgs, by_org_id);
 }
 
+const sg_org_row *sg_areas_org_list(const sg_areas *a, size_t *n)
+{
+    *n = a->n_orgs;
+    return a->orgs;
+}
+
+const sg_rule_row *sg_areas_rule_list(const sg_areas *a, size_t *n)
+{
+    *n = a->n_rules;
+    return a->rules;
+}
+
 int64_t sg_areas_ancestor(const sg_areas *a, int64_t area_id, int k)
 {
     const sg_area_row *r = sg_areas_get(a, area_id);

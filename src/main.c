@@ -1214,24 +1214,29 @@ static int cmd_org_add(cli *c)
     return 0;
 }
 
+/* Opens the store and takes its area snapshot (areas, organisations and rules). */
+static int open_areas(cli *c, sg_store **s, sg_areas **areas)
+{
+    int rc = open_store(c, s);
+    if (rc)
+        return rc;
+    char msg[300];
+    if (sg_areas_acquire(*s, areas, msg, sizeof msg) != SG_OK) {
+        sg_store_close(*s);
+        return fail("%s", msg);
+    }
+    return 0;
+}
+
 static int cmd_org_list(cli *c)
 {
     sg_store *s;
-    int rc = open_store(c, &s);
+    sg_areas *areas;
+    int rc = open_areas(c, &s, &areas);
     if (rc)
         return rc;
-    sg_org_row *v = NULL;
-    size_t n = 0;
-    sg_areas *areas = NULL;
-    char msg[300];
-    sg_err err = sg_store_org_list(s, &v, &n);
-    if (!err)
-        err = sg_areas_acquire(s, &areas, msg, sizeof msg);
-    if (err) {
-        free(v);
-        sg_store_close(s);
-        return fail("cannot list organisations: %s", sg_strerror(err));
-    }
+    size_t n;
+    const sg_org_row *v = sg_areas_org_list(areas, &n);
     json_t *a = c->json ? json_array() : NULL;
     for (size_t i = 0; i < n; i++) {
         const sg_area_row *ar = v[i].area_id ? sg_areas_get(areas, v[i].area_id) : NULL;
@@ -1248,7 +1253,6 @@ static int cmd_org_list(cli *c)
     }
     if (a)
         print_json(a);
-    free(v);
     sg_areas_release(areas);
     sg_store_close(s);
     return 0;
@@ -1276,21 +1280,12 @@ static int cmd_rule_add(cli *c)
 static int cmd_rule_list(cli *c)
 {
     sg_store *s;
-    int rc = open_store(c, &s);
+    sg_areas *areas;
+    int rc = open_areas(c, &s, &areas);
     if (rc)
         return rc;
-    sg_rule_row *v = NULL;
-    size_t n = 0;
-    sg_areas *areas = NULL;
-    char msg[300];
-    sg_err err = sg_store_rule_list(s, &v, &n);
-    if (!err)
-        err = sg_areas_acquire(s, &areas, msg, sizeof msg);
-    if (err) {
-        free(v);
-        sg_store_close(s);
-        return fail("cannot list rules: %s", sg_strerror(err));
-    }
+    size_t n;
+    const sg_rule_row *v = sg_areas_rule_list(areas, &n);
     json_t *a = c->json ? json_array() : NULL;
     for (size_t i = 0; i < n; i++) {
         const sg_area_row *ar = sg_areas_get(areas, v[i].area_id);
@@ -1311,7 +1306,6 @@ static int cmd_rule_list(cli *c)
     }
     if (a)
         print_json(a);
-    free(v);
     sg_areas_release(areas);
     sg_store_close(s);
     return 0;

@@ -38,6 +38,12 @@ const sg_area_row *sg_areas_get(const sg_areas *a, int64_t id);
 /** The organisation with this id, or NULL. Borrowed from the snapshot. */
 const sg_org_row *sg_areas_org(const sg_areas *a, int64_t id);
 
+/** Every organisation of the snapshot, by id; *n receives the count. Borrowed. */
+const sg_org_row *sg_areas_org_list(const sg_areas *a, size_t *n);
+
+/** Every routing rule of the snapshot, by area id; *n receives the count. Borrowed. */
+const sg_rule_row *sg_areas_rule_list(const sg_areas *a, size_t *n);
+
 /** The ancestor k levels up from area_id (k = 0: the area itself); 0 if there is none. */
 int64_t sg_areas_ancestor(const sg_areas *a, int64_t area_id, int k);
 
