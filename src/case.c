@@ -11,6 +11,7 @@
  */
 #include "safegrid/case.h"
 #include "safegrid/area.h"
+#include "safegrid/utf8.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -334,48 +335,11 @@ int sg_case_code_decode(const unsigned char key[SG_TRACKING_KEY_BYTES], const ch
 
 /* ---- validation helpers ------------------------------------------------------------------ */
 
-/* Number of code points in s if it is valid UTF-8, else -1. */
-static long utf8_len(const char *s)
-{
-    long n = 0;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        int extra;
-        unsigned cp;
-        if (*p < 0x80) {
-            extra = 0;
-            cp = *p;
-        } else if ((*p & 0xE0) == 0xC0) {
-            extra = 1;
-            cp = *p & 0x1F;
-        } else if ((*p & 0xF0) == 0xE0) {
-            extra = 2;
-            cp = *p & 0x0F;
-        } else if ((*p & 0xF8) == 0xF0) {
-            extra = 3;
-            cp = *p & 0x07;
-        } else {
-            return -1;
-        }
-        p++;
-        for (int i = 0; i < extra; i++, p++) {
-            if ((*p & 0xC0) != 0x80)
-                return -1;
-            cp = (cp << 6) | (*p & 0x3F);
-        }
-        if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
-            (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
-            return -1;
-        n++;
-    }
-    return n;
-}
-
 static sg_err check_text(const char *what, const char *s, long max, char *msg, size_t n)
 {
     if (s == NULL)
         return SG_OK;
-    long len = utf8_len(s);
+    long len = sg_utf8_count(s);
     if (len < 0)
         return sg_errf(SG_INVAL, msg, n, "%s is not valid UTF-8", what);
     if (len > max)

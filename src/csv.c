@@ -17,6 +17,7 @@
  * data (libcsv's default of trimming spaces and tabs is switched off), as RFC 4180 says.
  */
 #include "safegrid/csv.h"
+#include "safegrid/utf8.h"
 
 #include <csv.h>
 #include <errno.h>
@@ -127,36 +128,6 @@ static long rec_start(sg_csv *r)
     return r->rec_line;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes available), 0 if invalid (RFC 3629:
- * no overlong forms, no surrogates, nothing above U+10FFFF). */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    uint32_t min, cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2, min = 0x80, cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3, min = 0x800, cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4, min = 0x10000, cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 /* Appends field bytes s[0..len) converted to UTF-8. Returns 0, or -1 after rec_fail. */
 static int convert_field(sg_csv *r, const unsigned char *s, size_t len, size_t field_no)
 {
@@ -171,7 +142,7 @@ static int convert_field(sg_csv *r, const unsigned char *s, size_t len, size_t f
         ascii++;
     if (ascii == len || r->cd == (iconv_t)-1) {
         for (size_t i = ascii; i < len;) {
-            size_t k = utf8_seq(s + i, len - i);
+            size_t k = sg_utf8_seq(s + i, len - i);
             if (k == 0) {
                 rec_fail(r, SG_INVAL,
                          "field %zu: invalid UTF-8 (byte 0x%02X at offset %zu); "

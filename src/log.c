@@ -8,6 +8,7 @@
  * escape control characters so a message with a newline cannot forge a second log line.
  */
 #include "safegrid/log.h"
+#include "safegrid/utf8.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -95,37 +96,6 @@ int sg_log_enabled(sg_log_level lvl)
     return on;
 }
 
-/* Length of the valid UTF-8 sequence at s (of n bytes), or 0 if the bytes there are not one
- * (overlong forms, surrogates and code points above U+10FFFF are invalid, per RFC 3629). */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    unsigned min;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2, min = 0x80, cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3, min = 0x800, cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4, min = 0x10000, cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 /* Appends s, replacing invalid UTF-8 with U+FFFD, and (text mode) escaping control
  * characters. */
 static sg_err append_clean(sg_buf *b, const char *s, int escape_ctl)
@@ -134,7 +104,7 @@ static sg_err append_clean(sg_buf *b, const char *s, int escape_ctl)
     size_t n = strlen(s);
     sg_err err = SG_OK;
     while (n > 0 && !err) {
-        size_t k = utf8_seq(p, n);
+        size_t k = sg_utf8_seq(p, n);
         if (k == 0) {
             err = sg_buf_append(b, "\xEF\xBF\xBD", 3);
             k = 1;
