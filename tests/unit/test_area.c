@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <jansson.h>
 #include <math.h>
 #include <time.h>
 
@@ -130,6 +131,29 @@ static void test_routing_and_escalation(void **state)
     run("rule add --area C --org org-c");
     run("rule add --area TW --org org-tw --category pothole");
     run("rule add --area GS --org org-gs");
+    /* The lists show what was added, by code. */
+    char cmd[1024], out[8192];
+    snprintf(cmd, sizeof cmd, "%s rule list --json --db %s", bin, db);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    json_t *rules = json_loads(out, 0, NULL);
+    assert_non_null(rules);
+    assert_int_equal(json_array_size(rules), 3);
+    int seen_pothole = 0;
+    for (size_t i = 0; i < json_array_size(rules); i++) {
+        json_t *r = json_array_get(rules, i);
+        if (json_is_string(json_object_get(r, "category"))) {
+            assert_string_equal(json_string_value(json_object_get(r, "category")), "pothole");
+            assert_string_equal(json_string_value(json_object_get(r, "area")), "TW");
+            assert_string_equal(json_string_value(json_object_get(r, "org")), "org-tw");
+            seen_pothole = 1;
+        }
+    }
+    assert_true(seen_pothole);
+    json_decref(rules);
+    snprintf(cmd, sizeof cmd, "%s org list --db %s", bin, db);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "org-gs"));
+    assert_non_null(strstr(out, "South grid office"));
 
     sg_store *s;
     char msg[200];
