@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "safegrid/geo.h"
+#include "safegrid/proj.h"
 
 #define DATA "/usr/share/doc/libterralib-dev/examples/data/"
 #define BH_SRS                                                                                     \
@@ -261,10 +262,14 @@ int main(void)
     }
     fclose(f);
     char msg[256];
-    if (sg_geo_to_wgs84(BH_SRS, x, y, n, msg, sizeof msg)) {
-        fprintf(stderr, "%s\n", msg);
+    sg_proj *proj;
+    size_t failed = 0;
+    if (sg_proj_new(BH_SRS, &proj, msg, sizeof msg) != SG_OK ||
+        sg_proj_to_wgs84_n(proj, x, y, n, &failed) != SG_OK || failed) {
+        fprintf(stderr, "cannot reproject the occurrences: %s\n", msg);
         return 1;
     }
+    sg_proj_free(proj);
     char title[256];
     snprintf(title, sizeof title,
              "== BH neighbourhoods, the %zu real occurrences of OcorrenciasBH.csv", n);

@@ -981,58 +981,6 @@ static char *srs_text(OGRSpatialReferenceH s)
     return d;
 }
 
-sg_err sg_geo_to_wgs84(const char *srs, double *x, double *y, size_t n, char *msg, size_t msgn)
-{
-    if (srs == NULL || (n > 0 && (x == NULL || y == NULL)))
-        return sg_errf(SG_INVAL, msg, msgn, "no CRS or no points");
-    pthread_once(&gdal_once, gdal_init);
-    CPLPushErrorHandler(CPLQuietErrorHandler);
-    OGRSpatialReferenceH src = NULL, dst = wgs84();
-    OGRCoordinateTransformationH ct = NULL;
-    int *ok = NULL;
-    sg_err err;
-    if (dst == NULL) {
-        err = sg_errf(SG_NOMEM, msg, msgn, "cannot create WGS84");
-        goto out;
-    }
-    err = user_srs(srs, &src, msg, msgn);
-    if (err)
-        goto out;
-    ct = OCTNewCoordinateTransformation(src, dst);
-    if (ct == NULL) {
-        err = sg_errf(SG_INVAL, msg, msgn, "no transformation from '%.200s' to WGS84: %s", srs,
-                      CPLGetLastErrorMsg());
-        goto out;
-    }
-    ok = malloc((n ? n : 1) * sizeof(int));
-    if (ok == NULL) {
-        err = sg_errf(SG_NOMEM, msg, msgn, "no memory");
-        goto out;
-    }
-    const size_t chunk = 1 << 20; /* OCTTransformEx counts in int */
-    for (size_t i = 0; i < n; i += chunk) {
-        int m = (int)(n - i < chunk ? n - i : chunk);
-        OCTTransformEx(ct, m, x + i, y + i, NULL, ok + i);
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!ok[i] || !isfinite(x[i]) || !isfinite(y[i])) {
-            err = sg_errf(SG_INVAL, msg, msgn, "point %zu cannot be transformed to WGS84", i);
-            goto out;
-        }
-    }
-    err = SG_OK;
-out:
-    free(ok);
-    if (ct)
-        OCTDestroyCoordinateTransformation(ct);
-    if (src)
-        OSRDestroySpatialReference(src);
-    if (dst)
-        OSRDestroySpatialReference(dst);
-    CPLPopErrorHandler();
-    return err;
-}
-
 /* ---- import -------------------------------------------------------------------------------- */
 
 static int lonlat_ok(const double *b)

@@ -164,14 +164,6 @@ const char *sg_geo_level_name(int level);
 /** Returns the static name of an issue kind ("repaired", "overlap", ...). */
 const char *sg_geo_issue_name(sg_geo_issue_kind kind);
 
-/**
- * Transforms n points in place from the CRS srs (as in sg_geo_import_opts.srs) to WGS84
- * longitude/latitude. On failure the arrays may be partly transformed.
- * @return SG_OK; SG_INVAL when srs is not understood or a point cannot be transformed
- *         (the message names the first such point's index); SG_NOMEM.
- */
-sg_err sg_geo_to_wgs84(const char *srs, double *x, double *y, size_t n, char *msg, size_t msgn);
-
 /* ------------------------------------------------------------------------------------ */
 /* Point location                                                                       */
 
