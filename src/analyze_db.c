@@ -13,13 +13,11 @@
  */
 #include "safegrid/analyze.h"
 #include "safegrid/area.h"
-#include "safegrid/case.h"
 #include "safegrid/stats.h"
 #include "safegrid/store.h"
 #include "safegrid/timefmt.h"
 
 #include <errno.h>
-#include <math.h>
 #include <cpl_conv.h>
 #include <ogr_api.h>
 #include <stdarg.h>
