@@ -1850,3 +1850,211 @@ static sg_err run_job(sg_store *s, sg_store_job *job)
         return sg_errf(SG_INVAL, job->msg, sizeof job->msg, "unknown job kind %d", job->kind);
     }
 }
+
+/* ---- open data and Open311 reads (src/http_open311.c) ------------------------------------ */
+
+/* These reads stream: each row is handed to a visitor while the statement steps, so an
+ * export of a million cases costs one row of memory here, and the caller decides how much
+ * it keeps. They prepare their SQL on the spot (the WHERE clause depends on the filter)
+ * instead of using the reader's statement cache. */
+
+sg_err sg_store_case_scan(sg_store *s, const sg_case_scan_filter *f, sg_case_visit_fn fn, void *ctx)
+{
+    if (f->n_ids > SG_STORE_SCAN_MAX_IDS || f->n_categories > SG_STORE_SCAN_MAX_CATEGORIES ||
+        f->limit <= 0 || f->offset < 0)
+        return SG_INVAL;
+    /* Room for the fixed clauses and ",?NNNN" per id and category. */
+    char sql[1024 + 8 * (SG_STORE_SCAN_MAX_IDS + SG_STORE_SCAN_MAX_CATEGORIES)] =
+        "SELECT " CASE_COLS " FROM cases WHERE 1";
+    if (f->type)
+        where_add(sql, sizeof sql, "type = :type");
+    if (f->closed > 0)
+        where_add(sql, sizeof sql, "closed_at IS NOT NULL");
+    if (f->closed < 0)
+        where_add(sql, sizeof sql, "closed_at IS NULL");
+    if (f->area_id)
+        where_add(sql, sizeof sql,
+                  "area_id IN (WITH RECURSIVE sub(id) AS (SELECT :area UNION SELECT a.id FROM "
+                  "area a JOIN sub ON a.parent_id = sub.id) SELECT id FROM sub)");
+    if (f->from)
+        where_add(sql, sizeof sql, "created_at >= :from");
+    if (f->to)
+        where_add(sql, sizeof sql, "created_at < :to");
+    if (f->before_id)
+        where_add(sql, sizeof sql, "id < :before");
+    /* The ids are numbered parameters from ?100 on and the categories from ?1100 on,
+     * clear of the named ones. */
+    if (f->n_ids) {
+        where_add(sql, sizeof sql, "id IN (");
+        for (size_t i = 0; i < f->n_ids; i++) {
+            size_t len = strlen(sql);
+            snprintf(sql + len, sizeof sql - len, "%s?%zu", i ? "," : "", 100 + i);
+        }
+        size_t len = strlen(sql);
+        snprintf(sql + len, sizeof sql - len, ")");
+    }
+    if (f->n_categories) {
+        where_add(sql, sizeof sql, "category IN (");
+        for (size_t i = 0; i < f->n_categories; i++) {
+            size_t len = strlen(sql);
+            snprintf(sql + len, sizeof sql - len, "%s?%zu", i ? "," : "", 1100 + i);
+        }
+        size_t len = strlen(sql);
+        snprintf(sql + len, sizeof sql - len, ")");
+    }
+    size_t len = strlen(sql);
+    snprintf(sql + len, sizeof sql - len, " ORDER BY id DESC LIMIT :limit OFFSET :offset");
+    sg_err err;
+    conn *c;
+    err = reader_get(s, &c);
+    if (err)
+        return err;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        err = sql_err(c->db, rc, NULL, 0, "scan cases");
+        reader_put(s, c);
+        return err;
+    }
+    if (f->type)
+        bind_text(st, sqlite3_bind_parameter_index(st, ":type"), f->type);
+    if (f->area_id)
+        sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":area"), f->area_id);
+    if (f->from)
+        sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":from"), f->from);
+    if (f->to)
+        sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":to"), f->to);
+    if (f->before_id)
+        sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":before"), f->before_id);
+    for (size_t i = 0; i < f->n_ids; i++)
+        sqlite3_bind_int64(st, 100 + (int)i, f->ids[i]);
+    for (size_t i = 0; i < f->n_categories; i++)
+        bind_text(st, 1100 + (int)i, f->categories[i]);
+    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":limit"), f->limit);
+    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":offset"), f->offset);
+    while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        sg_case row;
+        err = read_case(s, st, &row);
+        if (err)
+            break;
+        int stop = fn(ctx, &row);
+        sg_case_fini(&row);
+        if (stop)
+            break;
+    }
+    if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        err = sql_err(c->db, rc, NULL, 0, "scan cases");
+    sqlite3_finalize(st);
+    reader_put(s, c);
+    return err;
+}
+
+static const char SQL_TRANSITION_SCAN[] =
+    "SELECT e.id, e.case_id, e.at, c.category, e.from_status, e.to_status FROM case_event e "
+    "JOIN cases c ON c.id = e.case_id WHERE e.kind = 'transition' AND (?1 IS NULL OR c.type = "
+    "?1) AND (?2 IS NULL OR e.at >= ?2) AND (?3 IS NULL OR e.at < ?3) AND e.id > ?4 "
+    "ORDER BY e.id LIMIT ?5";
+
+sg_err sg_store_transition_scan(sg_store *s, const char *type, int64_t from, int64_t to,
+                                int64_t after_id, int limit, sg_update_visit_fn fn, void *ctx)
+{
+    if (limit <= 0)
+        return SG_INVAL;
+    conn *c;
+    sg_err err = reader_get(s, &c);
+    if (err)
+        return err;
+    sqlite3_stmt *st;
+    err = prep(c, SQL_TRANSITION_SCAN, &st);
+    if (!err) {
+        bind_text(st, 1, type);
+        bind_pos_int(st, 2, from);
+        bind_pos_int(st, 3, to);
+        sqlite3_bind_int64(st, 4, after_id);
+        sqlite3_bind_int(st, 5, limit);
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            sg_case_update u = {
+                .event_id = sqlite3_column_int64(st, 0),
+                .case_id = sqlite3_column_int64(st, 1),
+                .at = sqlite3_column_int64(st, 2),
+                .category = (const char *)sqlite3_column_text(st, 3),
+                .from_status = (const char *)sqlite3_column_text(st, 4),
+                .to_status = (const char *)sqlite3_column_text(st, 5),
+            };
+            sg_case_code_encode(s->tracking_key, u.case_id, u.tracking_code);
+            if (fn(ctx, &u))
+                break;
+        }
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            err = sql_err(c->db, rc, NULL, 0, "scan transitions");
+        sqlite3_reset(st);
+    }
+    reader_put(s, c);
+    return err;
+}
+
+static const char SQL_COUNT_AREA_CAT_MONTH[] =
+    "SELECT COALESCE(area_id, 0), category, strftime('%Y-%m', created_at, 'unixepoch'), "
+    "count(*) FROM cases WHERE (?1 IS NULL OR type = ?1) AND (?2 IS NULL OR created_at >= ?2) "
+    "AND (?3 IS NULL OR created_at < ?3) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
+
+typedef struct count_args {
+    const char *type;
+    int64_t from, to;
+} count_args;
+
+static void bind_count_args(sqlite3_stmt *st, const void *arg)
+{
+    const count_args *a = arg;
+    bind_text(st, 1, a->type);
+    bind_pos_int(st, 2, a->from);
+    bind_pos_int(st, 3, a->to);
+}
+
+static sg_err fill_area_count(sqlite3_stmt *st, void *row)
+{
+    sg_area_count_row *r = row;
+    r->area_id = sqlite3_column_int64(st, 0);
+    col_copy(st, 1, r->category, sizeof r->category);
+    col_copy(st, 2, r->month, sizeof r->month);
+    r->count = sqlite3_column_int64(st, 3);
+    return SG_OK;
+}
+
+sg_err sg_store_count_by_area_category_month(sg_store *s, const char *type, int64_t from,
+                                             int64_t to, sg_area_count_row **out, size_t *n_out)
+{
+    count_args a = {type, from, to};
+    return query_rows(s, SQL_COUNT_AREA_CAT_MONTH, bind_count_args, &a, sizeof(sg_area_count_row),
+                      fill_area_count, NULL, (void **)out, n_out);
+}
+
+static const char SQL_CLOSED_DURATIONS[] =
+    "SELECT COALESCE(org_id, 0), closed_at - created_at FROM cases WHERE closed_at IS NOT NULL "
+    "AND (?1 IS NULL OR type = ?1) AND (?2 IS NULL OR created_at >= ?2) "
+    "AND (?3 IS NULL OR created_at < ?3) ORDER BY 1, 2";
+
+sg_err sg_store_closed_durations(sg_store *s, const char *type, int64_t from, int64_t to,
+                                 sg_duration_visit_fn fn, void *ctx)
+{
+    conn *c;
+    sg_err err = reader_get(s, &c);
+    if (err)
+        return err;
+    sqlite3_stmt *st;
+    err = prep(c, SQL_CLOSED_DURATIONS, &st);
+    if (!err) {
+        count_args a = {type, from, to};
+        bind_count_args(st, &a);
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+            if (fn(ctx, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1)))
+                break;
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            err = sql_err(c->db, rc, NULL, 0, "closed durations");
+        sqlite3_reset(st);
+    }
+    reader_put(s, c);
+    return err;
+}

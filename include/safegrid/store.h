@@ -297,4 +297,74 @@ typedef struct sg_count_row {
 sg_err sg_store_count_by_category_month(sg_store *s, const char *type, const char *tz,
                                         sg_count_row **out, size_t *n_out, char *msg, size_t n);
 
+/* ---- open data and Open311 reads (src/http_open311.c) ------------------------------------ */
+
+/** The most ids one sg_store_case_scan() may ask for. */
+#define SG_STORE_SCAN_MAX_IDS 1000
+/** The most categories one sg_store_case_scan() may ask for. */
+#define SG_STORE_SCAN_MAX_CATEGORIES 100
+
+/** Which cases sg_store_case_scan() visits; zero-initialise, then set what you need. */
+typedef struct sg_case_scan_filter {
+    const char *type;              /* NULL: every type */
+    const char *const *categories; /* only these categories, when n_categories > 0 */
+    size_t n_categories;           /* at most SG_STORE_SCAN_MAX_CATEGORIES */
+    int closed;                    /* 0: any; 1: only closed (closed_at set); -1: only open */
+    int64_t area_id;               /* this area and every area below it; 0: any */
+    int64_t from, to;              /* created_at in [from, to) when non-zero */
+    const int64_t *ids;            /* only these ids, when n_ids > 0 (borrowed) */
+    size_t n_ids;                  /* at most SG_STORE_SCAN_MAX_IDS */
+    int64_t before_id;             /* cursor: only ids below this (0: from the newest) */
+    int64_t offset;                /* skip this many matching cases first */
+    int64_t limit;                 /* visit at most this many (> 0) */
+} sg_case_scan_filter;
+
+/** Calls fn for each case matching f, newest (highest id) first, one row at a time, so
+ *  that memory does not grow with the result; the case passed to fn is valid only during
+ *  the call. fn returns non-zero to stop. SG_INVAL for a bad filter (limit <= 0, too many
+ *  ids or categories, negative offset). */
+sg_err sg_store_case_scan(sg_store *s, const sg_case_scan_filter *f, sg_case_visit_fn fn,
+                          void *ctx);
+
+/** One status change of a case, as the feed of updates shows it. Strings are borrowed for
+ *  the visitor's call only; from_status may be NULL. */
+typedef struct sg_case_update {
+    int64_t event_id;
+    int64_t case_id;
+    int64_t at;
+    const char *category;
+    const char *from_status, *to_status;
+    char tracking_code[12];
+} sg_case_update;
+
+typedef int (*sg_update_visit_fn)(void *ctx, const sg_case_update *u);
+
+/** Calls fn for each `transition` event with id above after_id, of cases of type (NULL:
+ *  any) and with at in [from, to) (0: open-ended), oldest event first, at most limit (> 0).
+ *  fn returns non-zero to stop. */
+sg_err sg_store_transition_scan(sg_store *s, const char *type, int64_t from, int64_t to,
+                                int64_t after_id, int limit, sg_update_visit_fn fn, void *ctx);
+
+/** One row of a count by area (0: outside every area), category and UTC month. */
+typedef struct sg_area_count_row {
+    int64_t area_id;
+    char category[64];
+    char month[8];
+    int64_t count;
+} sg_area_count_row;
+
+/** Counts cases of type (NULL: any) created in [from, to) (0: open-ended) by area,
+ *  category and UTC month of creation, sorted by those. New array in *out; free(). */
+sg_err sg_store_count_by_area_category_month(sg_store *s, const char *type, int64_t from,
+                                             int64_t to, sg_area_count_row **out, size_t *n_out);
+
+typedef int (*sg_duration_visit_fn)(void *ctx, int64_t org_id, int64_t seconds);
+
+/** Calls fn with the organisation (0: none) and the seconds from creation to closing of
+ *  every closed case of type (NULL: any) created in [from, to) (0: open-ended), ordered by
+ *  organisation and then duration, so that a caller can take percentiles per organisation
+ *  holding one organisation's durations at a time. fn returns non-zero to stop. */
+sg_err sg_store_closed_durations(sg_store *s, const char *type, int64_t from, int64_t to,
+                                 sg_duration_visit_fn fn, void *ctx);
+
 #endif
