@@ -8,7 +8,8 @@
  * and may name people, so they stay in; so do reporter contact and the timeline's actors
  * and reasons (DESIGN.md principles 1, 2 and 4). Locations of sensitive categories are
  * moved to the centre of a grid cell (sg_open311_round_location), and counts below the
- * server's threshold are suppressed, as in /api/v1/stats/monthly.
+ * server's threshold are suppressed, as in /api/v1/stats/monthly. Satisfaction is the
+ * reporters' own rating (1..5) given with their feedback on a resolved request.
  *
  * Exports page rather than grow: one request gives at most EXPORT_MAX cases, read from
  * the store one row at a time (sg_store_case_scan) into a capped buffer, and names the
@@ -409,6 +410,44 @@ static int visit_duration(void *ctx, int64_t org_id, int64_t seconds)
     return D->arr == NULL;
 }
 
+/* The reporters' ratings per organisation: how many, their mean, and the share of 4 and 5.
+ * A new reference, or NULL with *err set. */
+static json_t *satisfaction(sg_http_req *r, const export_query *x, sg_err *err)
+{
+    sg_rating_row *rows = NULL;
+    size_t n_rows = 0;
+    *err = sg_store_ratings_by_org(r->srv->store, x->type, x->from, x->to, &rows, &n_rows);
+    if (*err)
+        return NULL;
+    sg_areas *areas = NULL;
+    if (sg_areas_acquire(r->srv->store, &areas, NULL, 0) != SG_OK)
+        areas = NULL;
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n_rows; i++) {
+        const sg_rating_row *g = &rows[i];
+        const sg_org_row *org = areas && g->org_id ? sg_areas_org(areas, g->org_id) : NULL;
+        int hide = suppressed(r, g->n_ratings);
+        double mean = (double)g->sum / (double)g->n_ratings;
+        double share = (double)g->n_satisfied / (double)g->n_ratings;
+        json_t *e = json_pack(
+            "{s:o, s:o, s:o, s:o, s:o, s:b}", "organisation",
+            org ? json_string(org->code) : json_null(), "name",
+            org ? json_string(org->name) : json_null(), "ratings",
+            hide ? json_null() : json_integer((json_int_t)g->n_ratings), "mean_rating",
+            hide ? json_null() : json_real(round(mean * 100.0) / 100.0), "satisfied_share",
+            hide ? json_null() : json_real(round(share * 1000.0) / 1000.0), "suppressed", hide);
+        if (e == NULL || json_array_append_new(arr, e) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    sg_areas_release(areas);
+    free(rows);
+    if (arr == NULL)
+        *err = SG_NOMEM;
+    return arr;
+}
+
 /* GET /api/v1/export/response_times?from&to&type */
 sg_err sg_export_h_response_times(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
@@ -435,10 +474,16 @@ sg_err sg_export_h_response_times(sg_http_req *r, sg_http_reply *out, char *msg,
         json_decref(D.arr);
         return sg_errf(err, msg, n, "could not read the response times");
     }
+    json_t *sat = satisfaction(r, &x, &err);
+    if (err) {
+        json_decref(D.arr);
+        return sg_errf(err, msg, n, "could not read the ratings");
+    }
     int below = r->srv->suppress_below;
-    json_t *j =
-        D.arr ? json_pack("{s:i, s:s, s:o}", "suppress_below", below > 1 ? below : 0, "measure",
-                          "hours from creation to a closing state", "organisations", D.arr)
-              : NULL;
+    json_t *j = D.arr && sat
+                    ? json_pack("{s:i, s:s, s:o, s:o}", "suppress_below", below > 1 ? below : 0,
+                                "measure", "hours from creation to a closing state",
+                                "organisations", D.arr, "satisfaction", sat)
+                    : NULL;
     return reply_json(r, j, out, msg, n);
 }

@@ -215,21 +215,22 @@ void sg_open311_round_location(double m, double *lon, double *lat)
 {
     if (!isfinite(*lon) || !isfinite(*lat) || !(m > 0))
         return;
+    /* The last row and column are cut short by the poles and the antimeridian: a point
+     * there goes to the middle of what is left of its cell, so that rounding is still
+     * idempotent and never leaves the globe. */
     double dlat = m / 111320.0;
     double row = floor((*lat + 90.0) / dlat);
-    double clat = -90.0 + (row + 0.5) * dlat;
-    if (clat > 90.0)
-        clat = 90.0 - dlat / 2;
+    double lo = -90.0 + row * dlat, hi = lo + dlat > 90.0 ? 90.0 : lo + dlat;
+    double clat = (lo + hi) / 2;
     double c = cos(clat * M_PI / 180.0);
-    double dlon = c > 1e-6 ? m / (111320.0 * c) : 360.0;
+    double dlon = c > 1e-9 ? m / (111320.0 * c) : 360.0;
     if (dlon > 360.0)
         dlon = 360.0;
     double col = floor((*lon + 180.0) / dlon);
-    double clon = -180.0 + (col + 0.5) * dlon;
-    if (clon > 180.0)
-        clon = 180.0 - dlon / 2;
+    lo = -180.0 + col * dlon;
+    hi = lo + dlon > 180.0 ? 180.0 : lo + dlon;
     *lat = clat;
-    *lon = clon;
+    *lon = (lo + hi) / 2;
 }
 
 /* ---- the JSON/XML writer ---------------------------------------------------------------- */

@@ -2058,3 +2058,30 @@ sg_err sg_store_closed_durations(sg_store *s, const char *type, int64_t from, in
     reader_put(s, c);
     return err;
 }
+
+/* The reporters' ratings: the `rating` (1..5) that the feedback of a resolved request
+ * records on its transition event's data. */
+static const char SQL_RATINGS_BY_ORG[] =
+    "SELECT COALESCE(c.org_id, 0), count(*), sum(r.v), sum(r.v >= 4) FROM (SELECT case_id, "
+    "json_extract(data, '$.rating') AS v FROM case_event WHERE kind = 'transition' AND data "
+    "IS NOT NULL AND json_valid(data)) r JOIN cases c ON c.id = r.case_id WHERE r.v BETWEEN 1 "
+    "AND 5 AND (?1 IS NULL OR c.type = ?1) AND (?2 IS NULL OR c.created_at >= ?2) AND (?3 IS "
+    "NULL OR c.created_at < ?3) GROUP BY 1 ORDER BY 1";
+
+static sg_err fill_rating(sqlite3_stmt *st, void *row)
+{
+    sg_rating_row *r = row;
+    r->org_id = sqlite3_column_int64(st, 0);
+    r->n_ratings = sqlite3_column_int64(st, 1);
+    r->sum = sqlite3_column_int64(st, 2);
+    r->n_satisfied = sqlite3_column_int64(st, 3);
+    return SG_OK;
+}
+
+sg_err sg_store_ratings_by_org(sg_store *s, const char *type, int64_t from, int64_t to,
+                               sg_rating_row **out, size_t *n_out)
+{
+    count_args a = {type, from, to};
+    return query_rows(s, SQL_RATINGS_BY_ORG, bind_count_args, &a, sizeof(sg_rating_row),
+                      fill_rating, NULL, (void **)out, n_out);
+}

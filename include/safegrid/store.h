@@ -367,4 +367,18 @@ typedef int (*sg_duration_visit_fn)(void *ctx, int64_t org_id, int64_t seconds);
 sg_err sg_store_closed_durations(sg_store *s, const char *type, int64_t from, int64_t to,
                                  sg_duration_visit_fn fn, void *ctx);
 
+/** The reporters' ratings (1..5, from the `rating` of transition events' data) of the
+ *  cases of one organisation (0: none). */
+typedef struct sg_rating_row {
+    int64_t org_id;
+    int64_t n_ratings;
+    int64_t sum;         /* of the ratings */
+    int64_t n_satisfied; /* ratings of 4 or 5 */
+} sg_rating_row;
+
+/** Sums the ratings of cases of type (NULL: any) created in [from, to) (0: open-ended) by
+ *  organisation, sorted by organisation id. New array in *out; free(). */
+sg_err sg_store_ratings_by_org(sg_store *s, const char *type, int64_t from, int64_t to,
+                               sg_rating_row **out, size_t *n_out);
+
 #endif

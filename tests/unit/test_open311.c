@@ -200,22 +200,31 @@ static void make_case(const char *type, const char *category, int64_t at, double
     sg_case_fini(&c);
 }
 
-/* Walks a request through submitted -> accepted -> in_progress -> resolved -> closed. */
-static void close_case(int64_t id)
+/* Walks a request through submitted -> accepted -> in_progress -> resolved -> closed; with
+ * rating > 0 the reporter closes it with that rating, as the feedback endpoint does. */
+static void close_case_rated(int64_t id, int rating)
 {
     static const char *const steps[] = {"accepted", "in_progress", "resolved", "closed"};
-    sg_actor w = {"worker", SG_ROLE_CASEWORKER};
+    sg_actor w = {"worker", SG_ROLE_CASEWORKER}, pub = {"public", SG_ROLE_PUBLIC};
     sg_case c;
     assert_int_equal(sg_case_get(F.s, id, &c), SG_OK);
     int64_t v = c.version;
     sg_case_fini(&c);
-    char msg[160];
+    char msg[160], data[32];
+    snprintf(data, sizeof data, "{\"rating\":%d}", rating);
     for (int i = 0; i < 4; i++) {
-        sg_err err = sg_case_transition(F.s, &w, id, v, steps[i], NULL, NULL, &v, msg, sizeof msg);
+        int last = i == 3 && rating > 0;
+        sg_err err = sg_case_transition(F.s, last ? &pub : &w, id, v, steps[i], NULL,
+                                        last ? data : NULL, &v, msg, sizeof msg);
         if (err)
             fprintf(stderr, "transition: %s\n", msg);
         assert_int_equal(err, SG_OK);
     }
+}
+
+static void close_case(int64_t id)
+{
+    close_case_rated(id, 0);
 }
 
 static void put_category(const char *code, const char *type, const char *name, int sensitive)
@@ -1098,16 +1107,24 @@ static void test_export_response_times(void **state)
      * counts 1: suppressed. */
     int64_t now = (int64_t)time(NULL);
     static const int hours[] = {4, 1, 10, 3, 2};
+    /* The reporters rate them 5, 4, 4, 2, 5: mean 4.0, and 4 of 5 (0.8) rate 4 or 5. */
+    static const int ratings[] = {5, 4, 4, 2, 5};
     for (int i = 0; i < 5; i++) {
         int64_t id;
         make_case("request", "pothole", now - hours[i] * 3600, -43.95, -19.95, NULL, &id);
-        close_case(id);
+        close_case_rated(id, ratings[i]);
     }
     char path[128];
     snprintf(path, sizeof path, "/api/v1/export/response_times?type=request");
     assert_int_equal(get(path), 200);
     json_t *j = body_json();
-    assert_null(json_object_get(j, "satisfaction"));
+    json_t *sat = json_object_get(j, "satisfaction");
+    assert_int_equal(json_array_size(sat), 1);
+    json_t *s0 = json_array_get(sat, 0);
+    assert_string_equal(json_string_value(json_object_get(s0, "organisation")), "ROADS");
+    assert_int_equal(json_integer_value(json_object_get(s0, "ratings")), 5);
+    assert_true(fabs(json_number_value(json_object_get(s0, "mean_rating")) - 4.0) < 1e-9);
+    assert_true(fabs(json_number_value(json_object_get(s0, "satisfied_share")) - 0.8) < 1e-9);
     json_t *orgs = json_object_get(j, "organisations");
     assert_int_equal(json_array_size(orgs), 2);
     json_t *none = json_array_get(orgs, 0), *roads = json_array_get(orgs, 1);
@@ -1123,6 +1140,7 @@ static void test_export_response_times(void **state)
     assert_int_equal(get("/api/v1/export/response_times?from=2001-01-01&to=2002-01-01"), 200);
     j = body_json();
     assert_int_equal(json_array_size(json_object_get(j, "organisations")), 0);
+    assert_int_equal(json_array_size(json_object_get(j, "satisfaction")), 0);
     json_decref(j);
     assert_int_equal(get("/api/v1/export/response_times?area=C"), 400);
 }
