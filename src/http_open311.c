@@ -802,11 +802,15 @@ sg_err sg_open311_h_requests_get(sg_http_req *r, sg_http_reply *out, char *msg, 
             sg_open311_error_add(&e, 400, "end_date is not a W3C date-time (2010-04-14T06:37:38Z)");
         if (start_s && end_s && e.n == 0 && end < start)
             sg_open311_error_add(&e, 400, "end_date is before start_date");
+        /* The spec: a range may not span more than 90 days, and without dates the window
+         * is the last 90 days. One date alone opens a window of 90 days from it. */
+        if (start_s && end_s && e.n == 0 && end - start > DEFAULT_WINDOW_S)
+            sg_open311_error_add(&e, 400, "start_date to end_date may not span more than 90 days");
         if (!start_s && !end_s) {
             f.from = now - DEFAULT_WINDOW_S;
         } else {
             f.from = start_s ? start : end - DEFAULT_WINDOW_S;
-            f.to = end_s ? end + 1 : 0; /* end_date is the latest time included */
+            f.to = (end_s ? end : start + DEFAULT_WINDOW_S) + 1; /* end_date is included */
         }
         if (status_s) {
             const char *st[3];

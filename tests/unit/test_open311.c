@@ -380,6 +380,25 @@ static void test_services(void **state)
     assert_xml_ok();
     /* The category name with <, >, & and quotes, escaped. */
     assert_non_null(strstr(R.body, "Noise &lt;after 22:00&gt; &amp; &quot;music&quot;"));
+    /* Characters XML 1.0 cannot carry (a control character, U+FFFE) and a byte that is
+     * not UTF-8 are replaced by U+FFFD, in XML and JSON alike. */
+    put_category("zz-odd", "request", "Ctrl\x01 \xef\xbf\xbe bad\xff end", 0);
+    assert_int_equal(get("/open311/v2/services.xml"), 200);
+    assert_xml_ok();
+    assert_non_null(strstr(R.body, "Ctrl\xef\xbf\xbd \xef\xbf\xbd bad\xef\xbf\xbd end"));
+    assert_int_equal(get("/open311/v2/services.json"), 200);
+    j = body_json();
+    assert_string_equal(json_string_value(json_object_get(json_array_get(j, 2), "service_name")),
+                        "Ctrl\x01 \xef\xbf\xbe bad\xef\xbf\xbd end");
+    json_decref(j);
+    char msg[160];
+    assert_int_equal(sg_store_category_put(F.s,
+                                           &(sg_category){.code = "zz-odd",
+                                                          .type = "incident",
+                                                          .name = "gone",
+                                                          .deadline = {1, 1, 1, 1}},
+                                           msg, sizeof msg),
+                     SG_OK);
     assert_int_equal(get("/open311/v2/services.json?jurisdiction_id=city"), 200);
     assert_int_equal(get("/open311/v2/services.json?bogus=1"), 400);
     assert_o311_error(400, "bogus");
@@ -635,6 +654,14 @@ static void test_get_requests(void **state)
                          "&end_date=2001-02-03T07:59:59Z"),
                      200);
     assert_int_equal(ids_of(ids, sizeof ids), 6);
+    /* 90 days exactly is the longest range; one date alone opens 90 days from it. */
+    assert_int_equal(get("/open311/v2/requests.json?start_date=2001-01-01&end_date=2001-04-01"),
+                     200);
+    assert_int_equal(ids_of(ids, sizeof ids), 7);
+    assert_int_equal(get("/open311/v2/requests.json?start_date=2001-01-01"), 200);
+    assert_int_equal(ids_of(ids, sizeof ids), 7);
+    assert_int_equal(get("/open311/v2/requests.json?end_date=2001-02-02"), 200);
+    assert_int_equal(ids_of(ids, sizeof ids), 6);
     /* Paging: 7 cases, 3 a page: 3, 3, 1, 0. */
     int want[] = {3, 3, 1, 0};
     char seen[4096] = "";
@@ -699,6 +726,7 @@ static void test_get_requests(void **state)
         {"start_date=yesterday", "start_date"},
         {"end_date=2001-02-30T00:00:00Z", "end_date"},
         {"start_date=2001-03-01&end_date=2001-01-01", "before start_date"},
+        {"start_date=2001-01-01&end_date=2001-04-01T00:00:01Z", "90 days"},
         {"status=pending", "status"},
         {"status=open,", "status"},
         {"service_code=nosuch", "unknown service"},
