@@ -19,6 +19,8 @@ DEPCFLAGS := $(patsubst -I%,-isystem %,$(filter-out -I/usr/include,\
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(shell geos-config --cflags 2>/dev/null)))
 DEPLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(shell geos-config --clibs 2>/dev/null) \
              -lmetis -lcsv -lpthread -lm
+# Tests talk to the server with libcurl, a real HTTP client.
+TESTLIBS  := $(shell pkg-config --libs libcurl 2>/dev/null)
 CPPFLAGS  := -Iinclude -Isrc -D_GNU_SOURCE $(DEPCFLAGS)
 CFLAGS    ?= -O2 -g
 SANFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -75,7 +77,7 @@ build/rel/safegrid: src/main.c build/rel/libsafegrid.a
 build/san/safegrid: src/main.c build/san/libsafegrid.a
 	$(CC) $(WARN) $(CPPFLAGS) $(SANFLAGS) $< build/san/libsafegrid.a $(DEPLIBS) -o $@
 build/san/test_%: tests/unit/test_%.c build/san/libsafegrid.a $(HDRS)
-	$(CC) $(WARN) $(CPPFLAGS) $(SANFLAGS) $< build/san/libsafegrid.a $(DEPLIBS) -lcmocka -o $@
+	$(CC) $(WARN) $(CPPFLAGS) $(SANFLAGS) $< build/san/libsafegrid.a $(DEPLIBS) $(TESTLIBS) -lcmocka -o $@
 build/rel/bench_%: bench/bench_%.c build/rel/libsafegrid.a $(HDRS)
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $< build/rel/libsafegrid.a $(DEPLIBS) -o $@
 build/fuzz/fuzz_%: fuzz/fuzz_%.c build/fuzz/libsafegrid.a

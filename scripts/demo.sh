@@ -2,7 +2,8 @@
 # The demo behind `make run`: a fresh database of Belo Horizonte's 240 neighbourhoods as
 # grid areas, each with a grid office responsible for its cases, and the city's real police
 # occurrences of January to June 2001 as incident cases (Debian package libterralib-doc),
-# imported through the same CLI a user runs; then a summary by category and month.
+# imported through the same CLI a user runs; then a summary by category and month, an
+# administrator account, and the HTTP API served on 127.0.0.1:8080 until Ctrl-C.
 # Nothing here is invented data.
 set -eu
 cd "$(dirname "$0")/.."
@@ -29,8 +30,16 @@ echo "importing the Belo Horizonte occurrences ($DATA/OcorrenciasBH.csv)"
 echo
 "$SG" summary --db "$DB" --tz America/Sao_Paulo
 echo
-echo "The database is $DB. Try:"
+echo "The database is $DB. Meanwhile, in another terminal:"
 echo "  $SG locate -43.938 -19.919 --db $DB      # Praça Sete, the city centre"
 echo "  $SG case list --category b04002 --db $DB # homicides"
 echo "  $SG case show 1 --db $DB"
-echo "  $SG serve --db $DB                        # public API on http://127.0.0.1:8080/api/v1/"
+echo
+# An administrator for the web API; its password is generated, printed once, and stored
+# only as an argon2id hash.
+"$SG" user add admin --role admin --db "$DB"
+echo "Log in: curl -c jar -H 'Content-Type: application/json' \\"
+echo "          -d '{\"name\":\"admin\",\"password\":\"PASSWORD\"}' http://127.0.0.1:${PORT:-8080}/api/v1/login"
+echo "(the answer carries the CSRF token to send as X-CSRF-Token with every change; docs/api.md)"
+echo
+exec "$SG" serve --db "$DB" --listen "127.0.0.1:${PORT:-8080}"

@@ -195,6 +195,22 @@ const sg_area_row *sg_areas_get(const sg_areas *a, int64_t id)
     return bsearch(&key, a->areas, a->n_areas, sizeof *a->areas, by_area_id);
 }
 
+const sg_area_row *sg_areas_find(const sg_areas *a, const char *code)
+{
+    for (size_t i = 0; i < a->n_areas; i++)
+        if (strcmp(a->areas[i].code, code) == 0)
+            return &a->areas[i];
+    return NULL;
+}
+
+const sg_org_row *sg_areas_find_org(const sg_areas *a, const char *code)
+{
+    for (size_t i = 0; i < a->n_orgs; i++)
+        if (strcmp(a->orgs[i].code, code) == 0)
+            return &a->orgs[i];
+    return NULL;
+}
+
 const sg_org_row *sg_areas_org(const sg_areas *a, int64_t id)
 {
     if (a->n_orgs == 0)

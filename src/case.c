@@ -475,6 +475,7 @@ sg_err sg_case_create_submit(sg_store *s, const sg_actor *who, const sg_case_new
     c->description = dup_or_null(in->description, &failed);
     c->source = dup_or_null(in->source, &failed);
     c->source_key = dup_or_null(in->source_key, &failed);
+    c->personal = dup_or_null(in->personal, &failed);
     if (failed) {
         sg_case_fini(c);
         p->early = SG_NOMEM;

@@ -17,17 +17,21 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -220,6 +224,67 @@ sg_err sg_http_req_query(sg_http_req *r, const char *const *allowed, sg_http_que
     return sg_http_query_parse(r->query_raw, allowed, &r->arena, out, msg, n);
 }
 
+json_t *sg_json_str_or_null(const char *s)
+{
+    return s && s[0] ? json_string(s) : json_null();
+}
+
+json_t *sg_json_num_or_null(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+sg_err sg_http_reply_take(sg_http_req *r, json_t *j, sg_http_reply *out, char *msg, size_t n)
+{
+    if (j == NULL)
+        return sg_errf(SG_NOMEM, msg, n, "out of memory building the response");
+    sg_err err = sg_http_reply_json(r, j, out);
+    json_decref(j);
+    if (err == SG_TOOBIG)
+        return sg_errf(SG_NOMEM, msg, n, "the response exceeds the request's memory limit");
+    if (err)
+        return sg_errf(err, msg, n, "could not serialise the response");
+    return SG_OK;
+}
+
+sg_err sg_http_audit(sg_http_req *r, const char *action, const char *object, const char *detail,
+                     char *msg, size_t n)
+{
+    if (r->srv->audit == NULL)
+        return SG_OK;
+    sg_err err = sg_audit_append(r->srv->audit, r->who.name, sg_role_name(r->who.role), action,
+                                 object, detail, NULL, msg, n);
+    if (err)
+        sg_log(SG_LOG_ERROR, "http.audit", "audit log append failed: %s", msg);
+    return err;
+}
+
+sg_err sg_http_req_json(sg_http_req *r, void **out, char *msg, size_t n)
+{
+    const char *ct =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0)
+        return sg_errf(SG_INVAL, msg, n, "the body must be JSON (Content-Type: application/json)");
+    if (r->body == NULL || r->body_len == 0)
+        return sg_errf(SG_INVAL, msg, n, "the request needs a JSON object as its body");
+    json_error_t je;
+    json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
+    if (j == NULL)
+        return sg_errf(SG_INVAL, msg, n, "the body is not valid JSON: %s at character %d", je.text,
+                       je.position);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return sg_errf(SG_INVAL, msg, n, "the body must be a JSON object");
+    }
+    *out = j;
+    return SG_OK;
+}
+
+const char *sg_http_req_header(sg_http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
 const char *sg_http_req_param(const sg_http_req *r, const char *name)
 {
     for (size_t i = 0; i < r->n_params; i++)
@@ -230,13 +295,13 @@ const char *sg_http_req_param(const sg_http_req *r, const char *name)
 
 sg_err sg_http_reply_json(sg_http_req *r, const void *j, sg_http_reply *out)
 {
-    size_t need = json_dumpb(j, NULL, 0, JSON_COMPACT);
+    size_t need = json_dumpb(j, NULL, 0, JSON_COMPACT | JSON_REAL_PRECISION(12));
     if (need == 0)
         return SG_INVAL;
     char *buf = sg_arena_alloc(&r->arena, need);
     if (buf == NULL)
         return SG_TOOBIG;
-    json_dumpb(j, buf, need, JSON_COMPACT);
+    json_dumpb(j, buf, need, JSON_COMPACT | JSON_REAL_PRECISION(12));
     out->body = buf;
     out->len = need;
     out->ctype = "application/json";
@@ -529,6 +594,8 @@ static enum MHD_Result queue(sg_http_req *r, int status, const char *ctype, cons
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    if (r->set_cookie)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie);
     if (retry_s > 0) {
         char ra[24];
         double s = ceil(retry_s);
@@ -607,6 +674,87 @@ static const char *hook_get_header(void *conn, const char *name)
     return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
 }
 
+/* ---- static files (the web UI) ---------------------------------------------------------- */
+
+static const char *content_type_of(const char *path)
+{
+    static const struct {
+        const char *ext, *type;
+    } types[] = {
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".json", "application/json"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".ico", "image/x-icon"},
+        {".woff2", "font/woff2"},
+        {".txt", "text/plain; charset=utf-8"},
+    };
+    const char *dot = strrchr(path, '.');
+    for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(dot, types[i].ext) == 0)
+            return types[i].type;
+    return NULL;
+}
+
+/* Answers GET path from the web directory, if it names a file there: "/" and paths
+ * ending in "/" are index.html; only plain names (letters, digits, . _ - /, no "..", no
+ * hidden files) and known types are served. Returns MHD_NO with *served 0 when there is
+ * no such file, so the caller answers 404. */
+static enum MHD_Result serve_static(sg_http *h, sg_http_req *r, const char *path, int *served)
+{
+    *served = 0;
+    size_t len = strlen(path);
+    if (len == 0 || path[0] != '/' || len > 200 || strstr(path, "/.") != NULL)
+        return MHD_NO;
+    for (size_t i = 0; i < len; i++) {
+        char c = path[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-' || c == '/'))
+            return MHD_NO;
+    }
+    char file[512];
+    snprintf(file, sizeof file, "%s%s%s", h->web_dir, path,
+             path[len - 1] == '/' ? "index.html" : "");
+    const char *type = content_type_of(file);
+    if (type == NULL)
+        return MHD_NO;
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return MHD_NO;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return MHD_NO;
+    }
+    struct MHD_Response *resp = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
+    if (resp == NULL) {
+        close(fd);
+        return MHD_NO;
+    }
+    *served = 1;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    if (strncmp(type, "text/html", 9) == 0)
+        MHD_add_response_header(
+            resp, "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data: blob: https:; style-src 'self' "
+            "'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'");
+    enum MHD_Result ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    if (ret == MHD_YES) {
+        r->responded = 1;
+        r->status = 200;
+        r->bytes = (size_t)st.st_size;
+    }
+    return ret;
+}
+
 static enum MHD_Result dispatch(sg_http *h, sg_http_req *r, const char *path)
 {
     int found = -1;
@@ -632,7 +780,25 @@ static enum MHD_Result dispatch(sg_http *h, sg_http_req *r, const char *path)
     r->route = found;
     const sg_http_route *rt = found >= 0 ? &sg_http_route_table[found] : NULL;
 
-    if (h->limiter && !(rt && (rt->flags & SG_ROUTE_NO_RATELIMIT))) {
+    /* The web UI's files are served without the rate limit: one page load takes several. */
+    if (rt == NULL && h->web_dir && strcmp(method, "GET") == 0 && strncmp(path, "/api/", 5) != 0 &&
+        strncmp(path, "/open311/", 9) != 0) {
+        int served = 0;
+        enum MHD_Result ret = serve_static(h, r, path, &served);
+        if (served)
+            return ret;
+    }
+    /* Staff are authenticated first and are not rate limited: the limit protects the
+     * public endpoints from floods. A request with credentials that do not check out
+     * counts like a public one, so guessing keys is limited too. */
+    char msg[256] = "";
+    r->who.name = "public";
+    r->who.role = SG_ROLE_PUBLIC;
+    sg_err auth_err = SG_OK;
+    if (rt && h->authenticate)
+        auth_err = h->authenticate(h->auth_ctx, hook_get_header, r->conn, &r->arena, &r->who);
+    if (h->limiter && r->who.role == SG_ROLE_PUBLIC &&
+        !(rt && (rt->flags & SG_ROUTE_NO_RATELIMIT))) {
         double retry = 0;
         if (!rl_take(h->limiter, r->client, now_ns(), &retry)) {
             atomic_fetch_add(&h->rate_limited, 1);
@@ -647,14 +813,18 @@ static enum MHD_Result dispatch(sg_http *h, sg_http_req *r, const char *path)
                                "this resource does not support this method", allow, 0);
         return queue_error(r, SG_NOTFOUND, 0, NULL, "no such resource", NULL, 0);
     }
-
-    char msg[256] = "";
-    r->who.name = "public";
-    r->who.role = SG_ROLE_PUBLIC;
-    if (h->authenticate) {
-        sg_err err = h->authenticate(h->auth_ctx, hook_get_header, r->conn, &r->arena, &r->who);
-        if (err)
-            return queue_error(r, err, 0, NULL, NULL, NULL, 0);
+    if (auth_err)
+        return queue_error(r, auth_err, 0, NULL, NULL, NULL, 0);
+    if (r->who.csrf && strcmp(method, "GET") != 0) {
+        /* A session cookie rides along on any request the browser makes to this origin,
+         * including ones another site starts; the CSRF token, which only our pages can
+         * read, proves the request is the user's own. */
+        const char *t = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-CSRF-Token");
+        size_t tl = t ? strlen(t) : 0;
+        if (tl != strlen(r->who.csrf) || sodium_memcmp(t, r->who.csrf, tl) != 0)
+            return queue_error(r, SG_FORBIDDEN, 0, "CSRF",
+                               "a change made with a session needs its X-CSRF-Token header", NULL,
+                               0);
     }
     if (!(rt->roles & (unsigned)r->who.role)) {
         if (r->who.role == SG_ROLE_PUBLIC)
@@ -718,7 +888,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     sg_http *h = cls;
     sg_http_req *r = *con_cls;
     (void)version;
-    (void)upload_data;
     if (r == NULL)
         return MHD_NO; /* the request object could not be allocated: drop the connection */
     if (!r->started) {
@@ -740,12 +909,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (*upload_data_size) {
-        /* No public endpoint reads a body yet: count it against the limit and drop it. A
-         * body without Content-Length (chunked) over the limit is answered with 413 once it
-         * ends (libmicrohttpd 0.9 cannot queue a response in the middle of an upload); one
-         * that goes on past four times the limit gets the connection dropped instead. */
-        r->body_len += *upload_data_size;
+        /* The body is kept in the arena up to the limit. A body without Content-Length
+         * (chunked) over the limit is answered with 413 once it ends (libmicrohttpd 0.9
+         * cannot queue a response in the middle of an upload); one that goes on past four
+         * times the limit gets the connection dropped instead. */
+        size_t add = *upload_data_size;
         *upload_data_size = 0;
+        if (r->body_len + add <= h->max_body) {
+            if (r->body_len + add + 1 > r->body_cap) {
+                size_t cap = r->body_cap ? r->body_cap : 4096;
+                while (cap < r->body_len + add + 1)
+                    cap *= 2;
+                char *nb = sg_arena_alloc(&r->arena, cap);
+                if (nb == NULL)
+                    return MHD_NO;
+                if (r->body_len)
+                    memcpy(nb, r->body, r->body_len);
+                r->body = nb;
+                r->body_cap = cap;
+            }
+            memcpy(r->body + r->body_len, upload_data, add);
+            r->body[r->body_len + add] = '\0';
+        }
+        r->body_len += add;
         if (r->body_len / 4 > h->max_body)
             return MHD_NO;
         return MHD_YES;
@@ -855,6 +1041,7 @@ static void http_free(sg_http *h)
         return;
     rl_free(h->limiter);
     free(h->stats);
+    free(h->web_dir);
     free(h);
 }
 
@@ -891,8 +1078,12 @@ sg_err sg_http_start(sg_store *s, const sg_http_opts *o, sg_http **out, char *ms
     h->arena_max = o->arena_max ? o->arena_max : (size_t)64 << 20;
     h->suppress_below = o->suppress_below ? o->suppress_below : 5;
     h->drain_ms = o->drain_ms ? o->drain_ms : 10000;
-    h->authenticate = o->authenticate;
-    h->auth_ctx = o->auth_ctx;
+    h->authenticate = o->authenticate ? o->authenticate : sg_auth_http;
+    h->auth_ctx = o->authenticate ? o->auth_ctx : s;
+    h->key = o->key;
+    h->audit = o->audit;
+    h->cookie_secure = o->cookie_secure;
+    h->web_dir = o->web_dir && o->web_dir[0] ? strdup(o->web_dir) : NULL;
     double rate = o->rate ? o->rate : 10.0;
     if (rate > 0) {
         double burst = o->burst ? o->burst : 2 * rate;

@@ -20,34 +20,13 @@
 #include <string.h>
 
 #include "http_int.h"
+#include "http_open311.h"
 #include "safegrid/buf.h"
 #include "safegrid/timefmt.h"
 
-#define ANY_ROLE ((1u << SG_N_ROLES) - 1u)
-
-static json_t *json_str_or_null(const char *s)
-{
-    return s && s[0] ? json_string(s) : json_null();
-}
-
-static json_t *json_num_or_null(double v)
-{
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
-/* Finishes a handler that built j: serialises it into the reply, drops j. */
-static sg_err reply_json(sg_http_req *r, json_t *j, sg_http_reply *out, char *msg, size_t n)
-{
-    if (j == NULL)
-        return sg_errf(SG_NOMEM, msg, n, "out of memory building the response");
-    sg_err err = sg_http_reply_json(r, j, out);
-    json_decref(j);
-    if (err == SG_TOOBIG)
-        return sg_errf(SG_NOMEM, msg, n, "the response exceeds the request's memory limit");
-    if (err)
-        return sg_errf(err, msg, n, "could not serialise the response");
-    return SG_OK;
-}
+#define json_str_or_null sg_json_str_or_null
+#define json_num_or_null sg_json_num_or_null
+#define reply_json sg_http_reply_take
 
 static const char *const no_params[] = {NULL};
 
@@ -358,10 +337,32 @@ const sg_http_route sg_http_route_table[] = {
     {"GET", "/healthz",              ANY_ROLE, SG_ROUTE_NO_RATELIMIT, sg_http_h_healthz},
     {"GET", "/metrics",              ANY_ROLE, SG_ROUTE_NO_RATELIMIT, sg_http_h_metrics},
     {"GET", "/api/v1/track/{code}",  ANY_ROLE, 0, h_track},
+    {"POST", "/api/v1/track/{code}/feedback", ANY_ROLE, 0, sg_http_h_track_feedback},
     {"GET", "/api/v1/categories",    ANY_ROLE, 0, h_categories},
     {"GET", "/api/v1/stats/monthly", ANY_ROLE, 0, h_stats_monthly},
+    {"GET", "/api/v1/stats/open_by_area", STAFF, 0, sg_http_h_open_by_area},
+    {"GET", "/api/v1/nearby",        ANY_ROLE, 0, sg_http_h_nearby},
     {"GET", "/api/v1/areas",         ANY_ROLE, 0, h_areas},
     {"GET", "/api/v1/areas.geojson", ANY_ROLE, 0, h_areas_geojson},
+    {"POST", "/api/v1/login",        ANY_ROLE, 0, sg_http_h_login},
+    {"POST", "/api/v1/logout",       ANY_ROLE, 0, sg_http_h_logout},
+    {"GET", "/api/v1/me",            STAFF,    0, sg_http_h_me},
+    {"POST", "/api/v1/cases",        ANY_ROLE, 0, sg_http_h_case_create},
+    {"GET", "/api/v1/cases",         STAFF,    0, sg_http_h_case_list},
+    {"GET", "/api/v1/cases/{id}",    STAFF,    0, sg_http_h_case_get},
+    {"GET", "/api/v1/cases/{id}/events",       STAFF, 0, sg_http_h_case_events},
+    {"POST", "/api/v1/cases/{id}/comments",    STAFF, 0, sg_http_h_case_comment},
+    {"POST", "/api/v1/cases/{id}/transitions", STAFF, 0, sg_http_h_case_transition},
+    {"POST", "/api/v1/categories",   ADMIN,    0, sg_http_h_category_put},
+    {"GET", "/api/v1/orgs",          STAFF,    0, sg_http_h_orgs},
+    {"POST", "/api/v1/orgs",         ADMIN,    0, sg_http_h_org_put},
+    {"GET", "/api/v1/rules",         STAFF,    0, sg_http_h_rules},
+    {"POST", "/api/v1/rules",        ADMIN,    0, sg_http_h_rule_put},
+    {"DELETE", "/api/v1/rules/{id}", ADMIN,    0, sg_http_h_rule_delete},
+    {"GET", "/api/v1/users",         ADMIN,    0, sg_http_h_users},
+    {"POST", "/api/v1/users",        ADMIN,    0, sg_http_h_user_add},
+    {"POST", "/api/v1/users/{name}/disable", ADMIN, 0, sg_http_h_user_disable},
+    SG_HTTP_OPEN311_ROUTES
 };
 /* clang-format on */
 const size_t sg_http_n_routes = sizeof sg_http_route_table / sizeof sg_http_route_table[0];

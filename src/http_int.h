@@ -8,6 +8,7 @@
 #ifndef SAFEGRID_HTTP_INT_H
 #define SAFEGRID_HTTP_INT_H
 
+#include <jansson.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -29,11 +30,14 @@ typedef struct sg_http_req {
     int64_t t0_ns;
     sg_http_principal who;
     size_t body_len;
-    int started;   /* the access handler has seen the request */
-    int responded; /* a response was queued */
-    int route;     /* index into the router table, -1 when none matched */
-    int status;    /* status of the queued response */
-    size_t bytes;  /* body bytes of the queued response */
+    char *body; /* the request body, NUL-terminated, in the arena; NULL if none */
+    size_t body_cap;
+    const char *set_cookie; /* a Set-Cookie header for the response, or NULL */
+    int started;            /* the access handler has seen the request */
+    int responded;          /* a response was queued */
+    int route;              /* index into the router table, -1 when none matched */
+    int status;             /* status of the queued response */
+    size_t bytes;           /* body bytes of the queued response */
     const char *param_names[SG_HTTP_MAX_PARAMS];
     const char *params[SG_HTTP_MAX_PARAMS];
     size_t n_params;
@@ -88,6 +92,10 @@ struct sg_http {
     unsigned drain_ms;
     sg_http_auth_fn authenticate;
     void *auth_ctx;
+    const sg_crypto_key *key;
+    sg_audit *audit;
+    int cookie_secure;
+    char *web_dir;                /* owned; NULL: no static files */
     struct sg_ratelimit *limiter; /* NULL: no rate limit */
     atomic_int stopping;
     atomic_long in_flight;
@@ -96,13 +104,67 @@ struct sg_http {
     sg_http_route_stats *stats; /* sg_http_n_routes + 1 (the last: no route matched) */
 };
 
+/* Role masks for the router table. */
+#define ANY_ROLE ((1u << SG_N_ROLES) - 1u)
+#define STAFF                                                                                      \
+    (SG_ROLE_CALLTAKER | SG_ROLE_DISPATCHER | SG_ROLE_CASEWORKER | SG_ROLE_MEDIATOR |              \
+     SG_ROLE_INSPECTOR | SG_ROLE_ANALYST | SG_ROLE_SUPERVISOR | SG_ROLE_ADMIN)
+#define ADMIN SG_ROLE_ADMIN
+
 /* Handlers defined in src/http.c and listed in the table. */
 sg_err sg_http_h_healthz(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
 sg_err sg_http_h_metrics(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
 
+/* Handlers of sessions, cases and their timelines (src/http_cases.c). */
+sg_err sg_http_h_login(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
+sg_err sg_http_h_logout(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
+sg_err sg_http_h_me(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
+sg_err sg_http_h_case_create(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
+sg_err sg_http_h_case_list(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
+sg_err sg_http_h_case_get(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
+sg_err sg_http_h_case_events(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
+sg_err sg_http_h_case_comment(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
+sg_err sg_http_h_case_transition(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
+sg_err sg_http_h_track_feedback(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
+sg_err sg_http_h_nearby(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
+sg_err sg_http_h_open_by_area(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
+
+/* Handlers of the administration: categories, organisations, rules, users
+ * (src/http_admin.c). */
+sg_err sg_http_h_category_put(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
+sg_err sg_http_h_orgs(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
+sg_err sg_http_h_org_put(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
+sg_err sg_http_h_rules(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
+sg_err sg_http_h_rule_put(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
+sg_err sg_http_h_rule_delete(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
+sg_err sg_http_h_users(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
+sg_err sg_http_h_user_add(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
+sg_err sg_http_h_user_disable(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
+
+/* A JSON string, or null for NULL or "". */
+json_t *sg_json_str_or_null(const char *s);
+
+/* A JSON number, or null for NaN and infinities. */
+json_t *sg_json_num_or_null(double v);
+
+/* Finishes a handler that built j (NULL: out of memory): serialises it into the reply and
+ * drops j. */
+sg_err sg_http_reply_take(sg_http_req *r, json_t *j, sg_http_reply *out, char *msg, size_t n);
+
+/* Appends an audit entry for an action of r's caller on object (nothing without a log). */
+sg_err sg_http_audit(sg_http_req *r, const char *action, const char *object, const char *detail,
+                     char *msg, size_t n);
+
 /* Parses r's query string against allowed (see sg_http_query_parse). */
 sg_err sg_http_req_query(sg_http_req *r, const char *const *allowed, sg_http_query *out, char *msg,
                          size_t n);
+
+/* Parses r's body as one JSON object (UTF-8, no duplicate keys) into *out, a new
+ * reference the caller drops; SG_INVAL with the position of the fault otherwise. */
+sg_err sg_http_req_json(sg_http_req *r, void **out, char *msg, size_t n);
+
+/* Returns the request header name of r, or NULL. */
+const char *sg_http_req_header(sg_http_req *r, const char *name);
 
 /* Returns the path parameter name of r, or NULL. */
 const char *sg_http_req_param(const sg_http_req *r, const char *name);

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,8 @@
 #include "safegrid/analyze.h"
 #include "safegrid/area.h"
 #include "safegrid/audit.h"
+#include "safegrid/auth.h"
+#include "safegrid/service.h"
 #include "safegrid/case.h"
 #include "safegrid/geo.h"
 #include "safegrid/http.h"
@@ -55,6 +58,7 @@ typedef struct cli {
     size_t min_pos, max_pos;
     sg_config *cfg;
     int json;
+    sg_service sv; /* opened by open_store, closed by close_store */
 } cli;
 
 static opt common_opts[] = {
@@ -250,14 +254,22 @@ static int parse_when(const char *s, int64_t *out)
     return sg_time_parse(s, "iso8601", "UTC", out, msg, sizeof msg) == SG_OK ? 0 : -1;
 }
 
+/* Opens the database with its audit log and field key (service.h), so that every write
+ * made from the command line is audited like one made over HTTP. */
 static int open_store(cli *c, sg_store **out)
 {
     char msg[300];
     const char *path = sg_config_get(c->cfg, "store.db", "safegrid.db");
-    sg_err err = sg_store_open(path, out, msg, sizeof msg);
+    sg_err err = sg_service_open(path, &c->sv, msg, sizeof msg);
     if (err)
         return fail("%s", msg);
+    *out = c->sv.store;
     return 0;
+}
+
+static void close_store(cli *c)
+{
+    sg_service_close(&c->sv);
 }
 
 static sg_actor cli_actor(cli *c, int *bad)
@@ -373,7 +385,7 @@ static int cmd_init(cli *c)
         return rc;
     printf("%s: schema version %d\n", sg_config_get(c->cfg, "store.db", "safegrid.db"),
            sg_store_schema_version(s));
-    sg_store_close(s);
+    close_store(c);
     return 0;
 }
 
@@ -418,7 +430,7 @@ static int cmd_category_add(cli *c)
         return rc;
     char msg[200];
     sg_err err = sg_store_category_put(s, &cat, msg, sizeof msg);
-    sg_store_close(s);
+    close_store(c);
     if (err)
         return fail("%s", msg);
     printf("category %s (%s)\n", cat.code, cat.type);
@@ -434,7 +446,7 @@ static int cmd_category_list(cli *c)
     sg_category *v;
     size_t n;
     sg_err err = sg_store_category_list(s, &v, &n);
-    sg_store_close(s);
+    close_store(c);
     if (err)
         return fail("cannot list categories: %s", sg_strerror(err));
     if (c->json) {
@@ -491,7 +503,7 @@ static int cmd_case_new(cli *c)
     sg_case k;
     char msg[300];
     sg_err err = sg_case_create(s, &who, &in, &k, msg, sizeof msg);
-    sg_store_close(s);
+    close_store(c);
     if (err)
         return fail("%s", msg);
     if (c->json)
@@ -567,14 +579,14 @@ static int cmd_case_list(cli *c)
                 bad = "organisation";
         }
         if (bad) {
-            sg_store_close(s);
+            close_store(c);
             return fail("no %s with code '%s'", bad,
                         optv(c, strcmp(bad, "area") == 0 ? "area" : "org"));
         }
     }
     sg_case_list l;
     sg_err err = sg_store_case_list(s, &f, &l);
-    sg_store_close(s);
+    close_store(c);
     if (err)
         return fail("cannot list cases: %s", sg_strerror(err));
     if (c->json) {
@@ -613,13 +625,13 @@ static int cmd_case_show(cli *c)
     sg_case k;
     sg_err err = load_case(s, c->pos[0], &k);
     if (err) {
-        sg_store_close(s);
+        close_store(c);
         return fail("no case '%s'", c->pos[0]);
     }
     sg_event *ev = NULL;
     size_t n = 0;
     err = sg_store_case_events(s, k.id, &ev, &n);
-    sg_store_close(s);
+    close_store(c);
     if (err) {
         sg_case_fini(&k);
         return fail("cannot read the timeline: %s", sg_strerror(err));
@@ -678,7 +690,7 @@ static int cmd_case_move(cli *c)
         return rc;
     sg_case k;
     if (load_case(s, c->pos[0], &k) != SG_OK) {
-        sg_store_close(s);
+        close_store(c);
         return fail("no case '%s'", c->pos[0]);
     }
     /* Without --version the move applies to the version just read; with it, a change
@@ -687,7 +699,7 @@ static int cmd_case_move(cli *c)
     char msg[300];
     sg_err err = sg_case_transition(s, &who, k.id, v, c->pos[1], optv(c, "reason"), optv(c, "data"),
                                     &nv, msg, sizeof msg);
-    sg_store_close(s);
+    close_store(c);
     int64_t id = k.id;
     char from[24];
     snprintf(from, sizeof from, "%s", k.status);
@@ -720,12 +732,12 @@ static int cmd_case_comment(cli *c)
         return rc;
     sg_case k;
     if (load_case(s, c->pos[0], &k) != SG_OK) {
-        sg_store_close(s);
+        close_store(c);
         return fail("no case '%s'", c->pos[0]);
     }
     char msg[300];
     sg_err err = sg_case_comment(s, &who, k.id, c->pos[1], NULL, msg, sizeof msg);
-    sg_store_close(s);
+    close_store(c);
     sg_case_fini(&k);
     if (err)
         return fail("%s", msg);
@@ -743,7 +755,7 @@ static int cmd_case_escalate(cli *c)
         return rc;
     size_t n = 0;
     sg_err err = sg_case_escalate_overdue(s, now, &n);
-    sg_store_close(s);
+    close_store(c);
     if (err)
         return fail("escalation sweep failed: %s", sg_strerror(err));
     printf("%zu overdue case%s escalated\n", n, n == 1 ? "" : "s");
@@ -823,7 +835,7 @@ static int cmd_import_cases(cli *c)
     sg_import_report r;
     char msg[400];
     sg_err err = sg_import_cases(s, &o, &r, msg, sizeof msg);
-    sg_store_close(s);
+    close_store(c);
     if (ui.tty)
         fputc('\n', stderr);
     if (err)
@@ -864,14 +876,14 @@ static int cmd_summary(cli *c)
     sg_err err =
         sg_store_count_by_category_month(s, optv(c, "type"), tz, &rows, &n, msg, sizeof msg);
     if (err) {
-        sg_store_close(s);
+        close_store(c);
         return fail("%s", msg);
     }
     sg_category *cats = NULL;
     size_t n_cats = 0;
     if (!err)
         err = sg_store_category_list(s, &cats, &n_cats);
-    sg_store_close(s);
+    close_store(c);
     if (err) {
         free(rows);
         return fail("cannot count cases: %s", sg_strerror(err));
@@ -1025,13 +1037,13 @@ static int cmd_import_areas(cli *c)
     free(parents);
     sg_area_rows_free(known, n_known);
     if (err) {
-        sg_store_close(s);
+        close_store(c);
         return fail("%s", msg);
     }
     sg_area_row *rows = calloc(imp->n_areas ? imp->n_areas : 1, sizeof *rows);
     if (rows == NULL) {
         sg_geo_import_free(imp);
-        sg_store_close(s);
+        close_store(c);
         return fail("out of memory");
     }
     for (size_t i = 0; i < imp->n_areas; i++) {
@@ -1061,7 +1073,7 @@ static int cmd_import_areas(cli *c)
         n_orgs += !err;
     }
     free(rows);
-    sg_store_close(s);
+    close_store(c);
     if (err) {
         sg_geo_import_free(imp);
         return fail("%s", msg);
@@ -1110,7 +1122,7 @@ static int cmd_area_list(cli *c)
     sg_area_row *v;
     size_t n;
     sg_err err = sg_store_areas_list(s, 0, &v, &n);
-    sg_store_close(s);
+    close_store(c);
     if (err)
         return fail("cannot list areas: %s", sg_strerror(err));
     json_t *a = c->json ? json_array() : NULL;
@@ -1153,7 +1165,7 @@ static int cmd_locate(cli *c)
     char msg[300];
     sg_err err = sg_areas_acquire(s, &areas, msg, sizeof msg);
     if (err) {
-        sg_store_close(s);
+        close_store(c);
         return fail("%s", msg);
     }
     int64_t id = 0;
@@ -1173,7 +1185,7 @@ static int cmd_locate(cli *c)
         }
     }
     sg_areas_release(areas);
-    sg_store_close(s);
+    close_store(c);
     if (err != SG_OK && err != SG_NOTFOUND) {
         json_decref(chain);
         return fail("cannot locate: %s", sg_strerror(err));
@@ -1207,7 +1219,7 @@ static int cmd_org_add(cli *c)
     char msg[300];
     sg_err err = sg_store_org_put(s, c->pos[0], optv(c, "name"), optv(c, "kind"), optv(c, "area"),
                                   msg, sizeof msg);
-    sg_store_close(s);
+    close_store(c);
     if (err)
         return fail("%s", msg);
     printf("organisation %s\n", c->pos[0]);
@@ -1222,7 +1234,7 @@ static int open_areas(cli *c, sg_store **s, sg_areas **areas)
         return rc;
     char msg[300];
     if (sg_areas_acquire(*s, areas, msg, sizeof msg) != SG_OK) {
-        sg_store_close(*s);
+        close_store(c);
         return fail("%s", msg);
     }
     return 0;
@@ -1254,7 +1266,7 @@ static int cmd_org_list(cli *c)
     if (a)
         print_json(a);
     sg_areas_release(areas);
-    sg_store_close(s);
+    close_store(c);
     return 0;
 }
 
@@ -1269,7 +1281,7 @@ static int cmd_rule_add(cli *c)
     char msg[300];
     sg_err err =
         sg_store_rule_put(s, optv(c, "category"), optv(c, "area"), optv(c, "org"), msg, sizeof msg);
-    sg_store_close(s);
+    close_store(c);
     if (err)
         return fail("%s", msg);
     printf("%s cases in area %s and below go to %s\n",
@@ -1307,7 +1319,7 @@ static int cmd_rule_list(cli *c)
     if (a)
         print_json(a);
     sg_areas_release(areas);
-    sg_store_close(s);
+    close_store(c);
     return 0;
 }
 
@@ -1322,10 +1334,219 @@ static int cmd_rule_remove(cli *c)
         return rc;
     char msg[300];
     sg_err err = sg_store_rule_delete(s, id, msg, sizeof msg);
-    sg_store_close(s);
+    close_store(c);
     if (err)
         return fail("%s", msg);
     return 0;
+}
+
+/* ---- accounts and API keys --------------------------------------------------------------- */
+
+/* The principal of a command-line administrator, for the audit log. */
+static sg_principal cli_admin(void)
+{
+    static char name[64];
+    const char *u = getenv("USER");
+    snprintf(name, sizeof name, "cli:%s", u && u[0] ? u : "operator");
+    return (sg_principal){.name = name, .role = SG_ROLE_ADMIN};
+}
+
+/* Reads a password from the first line of standard input (for scripts: never put a
+ * password on the command line, where ps shows it). */
+static int read_password(char *buf, size_t n)
+{
+    if (fgets(buf, (int)n, stdin) == NULL)
+        return -1;
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return 0;
+}
+
+static int audit_cli(cli *c, const char *action, const char *object)
+{
+    char msg[200];
+    sg_principal who = cli_admin();
+    if (sg_service_audit(&c->sv, &who, action, object, NULL, msg, sizeof msg) != SG_OK)
+        return fail("the change was made but the audit log could not be written: %s", msg);
+    return 0;
+}
+
+static int cmd_user_add(cli *c)
+{
+    if (optv(c, "role") == NULL)
+        return usage_error(c, "--role is required");
+    char pw[1100];
+    int from_stdin = optv(c, "password-stdin") != NULL;
+    if (from_stdin && read_password(pw, sizeof pw) != 0)
+        return usage_error(c, "--password-stdin: no password on standard input");
+    sg_store *s;
+    int rc = open_store(c, &s);
+    if (rc)
+        return rc;
+    char msg[300], gen[17] = "";
+    int64_t id = 0;
+    sg_err err = sg_auth_user_add(s, c->pos[0], optv(c, "role"), optv(c, "area"), optv(c, "org"),
+                                  from_stdin ? pw : NULL, gen, &id, msg, sizeof msg);
+    char obj[48];
+    snprintf(obj, sizeof obj, "account/%lld", (long long)id);
+    rc = err ? fail("%s", msg) : audit_cli(c, "account.add", obj);
+    close_store(c);
+    if (rc)
+        return rc;
+    printf("account %s (%s)\n", c->pos[0], optv(c, "role"));
+    if (gen[0])
+        printf("password: %s\n(shown once; change it with: safegrid user passwd %s)\n", gen,
+               c->pos[0]);
+    return 0;
+}
+
+static int cmd_user_passwd(cli *c)
+{
+    char pw[1100];
+    int from_stdin = optv(c, "password-stdin") != NULL;
+    if (from_stdin && read_password(pw, sizeof pw) != 0)
+        return usage_error(c, "--password-stdin: no password on standard input");
+    char gen[24] = "";
+    if (!from_stdin) {
+        static const char alpha[] = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+        for (int i = 0; i < 16; i++)
+            gen[i] = alpha[randombytes_uniform(sizeof alpha - 1)];
+    }
+    sg_store *s;
+    int rc = open_store(c, &s);
+    if (rc)
+        return rc;
+    char msg[300];
+    sg_err err = sg_auth_user_passwd(s, c->pos[0], from_stdin ? pw : gen, msg, sizeof msg);
+    char obj[96];
+    snprintf(obj, sizeof obj, "account/%s", c->pos[0]);
+    rc = err ? fail("%s", msg) : audit_cli(c, "account.passwd", obj);
+    close_store(c);
+    if (rc)
+        return rc;
+    printf("new password for %s set; its sessions were ended\n", c->pos[0]);
+    if (gen[0])
+        printf("password: %s\n(shown once)\n", gen);
+    return 0;
+}
+
+static int set_disabled(cli *c, int disabled)
+{
+    sg_store *s;
+    int rc = open_store(c, &s);
+    if (rc)
+        return rc;
+    char msg[300];
+    sg_err err = sg_auth_user_disable(s, c->pos[0], disabled, msg, sizeof msg);
+    char obj[96];
+    snprintf(obj, sizeof obj, "account/%s", c->pos[0]);
+    rc = err ? fail("%s", msg) : audit_cli(c, disabled ? "account.disable" : "account.enable", obj);
+    close_store(c);
+    if (!rc)
+        printf("account %s %s\n", c->pos[0],
+               disabled ? "disabled; its sessions were ended" : "enabled");
+    return rc;
+}
+
+static int cmd_user_disable(cli *c)
+{
+    return set_disabled(c, 1);
+}
+
+static int cmd_user_enable(cli *c)
+{
+    return set_disabled(c, 0);
+}
+
+static int cmd_user_list(cli *c)
+{
+    sg_store *s;
+    sg_areas *areas;
+    int rc = open_areas(c, &s, &areas);
+    if (rc)
+        return rc;
+    sg_account *v = NULL;
+    size_t n = 0;
+    sg_err err = sg_store_account_list(s, &v, &n);
+    json_t *a = c->json ? json_array() : NULL;
+    for (size_t i = 0; !err && i < n; i++) {
+        const sg_area_row *ar = v[i].area_id ? sg_areas_get(areas, v[i].area_id) : NULL;
+        const sg_org_row *o = v[i].org_id ? sg_areas_org(areas, v[i].org_id) : NULL;
+        if (a)
+            json_array_append_new(
+                a, json_pack("{s:s, s:s, s:o, s:o, s:b}", "name", v[i].name, "role", v[i].role,
+                             "area", ar ? json_string(ar->code) : json_null(), "org",
+                             o ? json_string(o->code) : json_null(), "disabled", v[i].disabled));
+        else
+            printf("%-20s %-11s %-14s %-14s%s\n", v[i].name, v[i].role, ar ? ar->code : "*",
+                   o ? o->code : "-", v[i].disabled ? " disabled" : "");
+    }
+    if (a)
+        print_json(a);
+    free(v);
+    sg_areas_release(areas);
+    close_store(c);
+    return err ? fail("cannot list accounts: %s", sg_strerror(err)) : 0;
+}
+
+static int cmd_apikey_add(cli *c)
+{
+    if (optv(c, "role") == NULL)
+        return usage_error(c, "--role is required");
+    sg_store *s;
+    int rc = open_store(c, &s);
+    if (rc)
+        return rc;
+    char msg[300], key[SG_AUTH_KEY_MAX];
+    int64_t id = 0;
+    sg_err err = sg_auth_apikey_add(s, c->pos[0], optv(c, "role"), optv(c, "area"), optv(c, "org"),
+                                    key, &id, msg, sizeof msg);
+    char obj[48];
+    snprintf(obj, sizeof obj, "apikey/%lld", (long long)id);
+    rc = err ? fail("%s", msg) : audit_cli(c, "apikey.add", obj);
+    close_store(c);
+    if (rc)
+        return rc;
+    printf("API key %lld (%s, %s)\nkey: %s\n(shown once; send it as: Authorization: Bearer KEY)\n",
+           (long long)id, c->pos[0], optv(c, "role"), key);
+    return 0;
+}
+
+static int cmd_apikey_list(cli *c)
+{
+    sg_store *s;
+    int rc = open_store(c, &s);
+    if (rc)
+        return rc;
+    sg_apikey_row *v = NULL;
+    size_t n = 0;
+    sg_err err = sg_store_apikey_list(s, &v, &n);
+    for (size_t i = 0; !err && i < n; i++)
+        printf("%-5lld %-20s %-11s%s\n", (long long)v[i].id, v[i].name, v[i].role,
+               v[i].disabled ? " revoked" : "");
+    free(v);
+    close_store(c);
+    return err ? fail("cannot list keys: %s", sg_strerror(err)) : 0;
+}
+
+static int cmd_apikey_revoke(cli *c)
+{
+    char *end;
+    long long id = strtoll(c->pos[0], &end, 10);
+    if (*end || id <= 0)
+        return usage_error(c, "ID is the key's number (see apikey list)");
+    sg_store *s;
+    int rc = open_store(c, &s);
+    if (rc)
+        return rc;
+    char msg[300];
+    sg_err err = sg_store_apikey_disable(s, id, msg, sizeof msg);
+    char obj[48];
+    snprintf(obj, sizeof obj, "apikey/%lld", id);
+    rc = err ? fail("%s", msg) : audit_cli(c, "apikey.revoke", obj);
+    close_store(c);
+    if (!rc)
+        printf("API key %lld revoked\n", id);
+    return rc;
 }
 
 /* ---- command table ----------------------------------------------------------------------- */
@@ -1360,6 +1581,11 @@ typedef struct command {
     size_t n_opts;
 } command;
 
+/* A command without options of its own. */
+#define CMD0(w1, w2, fn, usage, about, minp, maxp)                                                 \
+    {                                                                                              \
+        w1, w2, fn, usage, about, minp, maxp, NULL, 0                                              \
+    }
 #define CMD(w1, w2, fn, usage, about, minp, maxp, ...)                                             \
     {                                                                                              \
         w1, w2, fn, usage, about, minp, maxp, OPTS(__VA_ARGS__), N_OPTS(__VA_ARGS__)               \
@@ -1378,6 +1604,38 @@ static command commands[] = {
         {"sensitive", NULL, "round locations of this category in open data", NULL}),
     CMD("category", "list", cmd_category_list, "category list [--json]",
         "Lists the categories with their deadlines.", 0, 0, O_JSON),
+    CMD("user", "add", cmd_user_add,
+        "user add NAME --role ROLE [--area CODE] [--org CODE] [--password-stdin]",
+        "Adds a staff account with a role and an area scope (no --area: everywhere).\n"
+        "Without --password-stdin a password is generated and printed once.",
+        1, 1,
+        {"role", "ROLE",
+         "calltaker, dispatcher, caseworker, mediator, inspector, analyst, "
+         "supervisor or admin",
+         NULL},
+        {"area", "CODE", "the area it works in, with the areas below it", NULL},
+        {"org", "CODE", "the organisation it works for", NULL},
+        {"password-stdin", NULL, "read the password from the first line of standard input", NULL}),
+    CMD("user", "passwd", cmd_user_passwd, "user passwd NAME [--password-stdin]",
+        "Sets a new password (generated and printed once unless read from standard input)\n"
+        "and ends the account's sessions.",
+        1, 1,
+        {"password-stdin", NULL, "read the password from the first line of standard input", NULL}),
+    CMD0("user", "disable", cmd_user_disable, "user disable NAME",
+         "Disables an account and ends its sessions; its history stays.", 1, 1),
+    CMD0("user", "enable", cmd_user_enable, "user enable NAME", "Enables a disabled account.", 1,
+         1),
+    CMD("user", "list", cmd_user_list, "user list [--json]",
+        "Lists the accounts with role, area scope and organisation.", 0, 0, O_JSON),
+    CMD("apikey", "add", cmd_apikey_add, "apikey add NAME --role ROLE [--area CODE] [--org CODE]",
+        "Creates an API key for an integration (Open311 clients, scripts); prints it once.", 1, 1,
+        {"role", "ROLE", "the role the key acts in", NULL},
+        {"area", "CODE", "the area it may act in, with the areas below it", NULL},
+        {"org", "CODE", "the organisation it acts for", NULL}),
+    CMD0("apikey", "list", cmd_apikey_list, "apikey list", "Lists API keys (never the keys).", 0,
+         0),
+    CMD0("apikey", "revoke", cmd_apikey_revoke, "apikey revoke ID", "Revokes an API key for good.",
+         1, 1),
     CMD("case", "new", cmd_case_new,
         "case new --type TYPE --category CODE [--priority 1-4] [--title T] [--description D] "
         "[--lon X --lat Y]",

@@ -11,17 +11,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "safegrid/http.h"
 #include "safegrid/log.h"
+#include "safegrid/service.h"
 #include "safegrid/store.h"
 
 static void usage(FILE *f)
 {
     fputs("usage: safegrid serve --db PATH [--listen HOST:PORT] [--threads N]\n"
           "                      [--max-body BYTES] [--rate R --burst B] [--suppress-below K]\n"
+          "                      [--cookie-secure]\n"
           "\n"
-          "Serves the public HTTP API of the database at PATH until SIGTERM or SIGINT.\n"
+          "Serves the HTTP API of the database at PATH until SIGTERM or SIGINT.\n"
           "  --db PATH            the database (created if missing)\n"
           "  --listen HOST:PORT   address to listen on (default 127.0.0.1:8080; [::1]:8080\n"
           "                       for IPv6; port 0 picks a free port)\n"
@@ -31,6 +34,11 @@ static void usage(FILE *f)
           "                       10; 0 turns the rate limit off)\n"
           "  --burst B            requests a client may make at once (default 2 x rate)\n"
           "  --suppress-below K   statistics hide counts 1..K-1 (default 5; 1: none)\n"
+          "  --cookie-secure      mark the session cookie Secure (serving behind TLS)\n"
+          "  --web DIR            serve the web UI's files from DIR (default: build/web if\n"
+          "                       it exists; \"\" for none)\n"
+          "The audit log is PATH.audit and the key for personal fields PATH.key (made with\n"
+          "mode 0600 if missing). Accounts: safegrid user add --help.\n"
           "Exit status: 0 after a clean stop, 1 if the server could not start, 2 for bad\n"
           "usage.\n",
           f);
@@ -51,11 +59,18 @@ int sg_serve_cli(int argc, char **argv)
 {
     const char *db = NULL;
     sg_http_opts o = {.listen = "127.0.0.1:8080"};
+    struct stat web;
+    if (stat("build/web/index.html", &web) == 0)
+        o.web_dir = "build/web";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 0;
+        }
+        if (strcmp(a, "--cookie-secure") == 0) {
+            o.cookie_secure = 1;
+            continue;
         }
         if (i + 1 >= argc) {
             fprintf(stderr, "safegrid serve: %s needs a value (or unknown option)\n", a);
@@ -66,6 +81,8 @@ int sg_serve_cli(int argc, char **argv)
         double d;
         if (strcmp(a, "--db") == 0) {
             db = v;
+        } else if (strcmp(a, "--web") == 0) {
+            o.web_dir = v;
         } else if (strcmp(a, "--listen") == 0) {
             o.listen = v;
         } else if (strcmp(a, "--threads") == 0) {
@@ -114,8 +131,11 @@ int sg_serve_cli(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, &old);
 
     char msg[256];
-    sg_store *s = NULL;
-    sg_err err = sg_store_open(db, &s, msg, sizeof msg);
+    sg_service sv;
+    sg_err err = sg_service_open(db, &sv, msg, sizeof msg);
+    sg_store *s = sv.store;
+    o.key = sv.key;
+    o.audit = sv.audit;
     if (err) {
         fprintf(stderr, "safegrid serve: %s\n", msg);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -125,7 +145,7 @@ int sg_serve_cli(int argc, char **argv)
     err = sg_http_start(s, &o, &h, msg, sizeof msg);
     if (err) {
         fprintf(stderr, "safegrid serve: %s\n", msg);
-        sg_store_close(s);
+        sg_service_close(&sv);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         return err == SG_INVAL ? 2 : 1;
     }
@@ -143,7 +163,7 @@ int sg_serve_cli(int argc, char **argv)
         ;
     sg_log(SG_LOG_INFO, "serve.stop", "signal %d: draining requests in flight", sig);
     sg_http_stop(h);
-    sg_store_close(s);
+    sg_service_close(&sv);
     sg_log(SG_LOG_INFO, "serve.stop", "store closed");
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return 0;

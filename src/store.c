@@ -15,7 +15,9 @@
  * transaction, with PRAGMA user_version recording how far a database has come.
  */
 #include "safegrid/store.h"
+#include "safegrid/audit.h"
 #include "safegrid/case.h"
+#include "safegrid/log.h"
 #include "safegrid/timefmt.h"
 
 #include <math.h>
@@ -96,6 +98,36 @@ static const char *const migrations[] = {
     "ALTER TABLE cases ADD COLUMN org_id INTEGER REFERENCES organisation(id);"
     "CREATE INDEX cases_area ON cases(area_id, created_at);"
     "CREATE INDEX cases_org ON cases(org_id, status);",
+
+    /* 3: staff accounts with their role and area scope, login sessions and API keys (only
+     * hashes of their secrets are kept), and the case's sealed personal data (reporter
+     * contact, dispute parties: secretbox text, see src/crypto.c). */
+    "CREATE TABLE account ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  role TEXT NOT NULL,"
+    "  area_id INTEGER REFERENCES area(id),"
+    "  org_id INTEGER REFERENCES organisation(id),"
+    "  pw_hash TEXT NOT NULL,"
+    "  disabled INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE session ("
+    "  token_hash BLOB PRIMARY KEY,"
+    "  account_id INTEGER NOT NULL REFERENCES account(id),"
+    "  csrf TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX session_account ON session(account_id);"
+    "CREATE TABLE api_key ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  key_hash BLOB NOT NULL,"
+    "  role TEXT NOT NULL,"
+    "  area_id INTEGER REFERENCES area(id),"
+    "  org_id INTEGER REFERENCES organisation(id),"
+    "  disabled INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL);"
+    "ALTER TABLE cases ADD COLUMN personal TEXT;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -127,11 +159,13 @@ enum {
     JOB_AREAS_PUT,
     JOB_ORG_PUT,
     JOB_RULE_PUT,
-    JOB_RULE_DELETE
+    JOB_RULE_DELETE,
+    JOB_EXEC
 };
 
 struct sg_store {
     char *path;
+    sg_audit *audit; /* borrowed; NULL: writes are not audited */
     conn *writer;
     pthread_t thread;
     int thread_started;
@@ -422,6 +456,49 @@ static void *checkpointer_main(void *arg)
     return NULL;
 }
 
+/* Appends the audit entries of the batch's successful jobs that carry one, in one write
+ * and one sync, before the batch commits: if the log cannot be written the batch is rolled
+ * back, so no write goes unaudited. (If the commit then fails, the log names writes that
+ * did not happen; a later reader sees they are absent from the store. Recording too much
+ * is the safe side.) */
+static sg_err audit_batch(sg_store *s, sg_store_job *batch, char *em, size_t n)
+{
+    if (s->audit == NULL)
+        return SG_OK;
+    enum { MAX_AUDIT = 256 };
+    sg_audit_entry e[MAX_AUDIT];
+    size_t k = 0;
+    for (sg_store_job *j = batch; j != NULL; j = j->next) {
+        if (j->err || j->action[0] == '\0')
+            continue;
+        e[k++] = (sg_audit_entry){j->actor ? j->actor : "system", j->role ? j->role : "system",
+                                  j->action, j->object, j->detail[0] ? j->detail : NULL};
+        if (k == MAX_AUDIT) {
+            sg_err err = sg_audit_append_batch(s->audit, e, k, NULL, em, n);
+            if (err) {
+                sg_log(SG_LOG_ERROR, "store.audit", "audit log append failed: %s", em);
+                return err;
+            }
+            k = 0;
+        }
+    }
+    if (k) {
+        sg_err err = sg_audit_append_batch(s->audit, e, k, NULL, em, n);
+        if (err) {
+            sg_log(SG_LOG_ERROR, "store.audit", "audit log append failed: %s", em);
+            return err;
+        }
+    }
+    return SG_OK;
+}
+
+void sg_store_set_audit(sg_store *s, sg_audit *log)
+{
+    pthread_mutex_lock(&s->mu);
+    s->audit = log;
+    pthread_mutex_unlock(&s->mu);
+}
+
 /* Runs one job in a transaction of its own. */
 static sg_err run_alone(sg_store *s, sg_store_job *j, char *em, size_t n)
 {
@@ -434,7 +511,12 @@ static sg_err run_alone(sg_store *s, sg_store_job *j, char *em, size_t n)
         step_cached(s->writer, SQL_ROLLBACK, NULL, 0);
         return SG_OK;
     }
-    txerr = step_cached(s->writer, SQL_COMMIT, em, n);
+    sg_store_job *next = j->next;
+    j->next = NULL;
+    txerr = audit_batch(s, j, em, n);
+    j->next = next;
+    if (!txerr)
+        txerr = step_cached(s->writer, SQL_COMMIT, em, n);
     if (txerr)
         step_cached(s->writer, SQL_ROLLBACK, NULL, 0);
     return txerr;
@@ -461,6 +543,12 @@ static sg_err run_batch(sg_store *s, sg_store_job *batch, char *em, size_t n)
             dirty = 1;
             break;
         }
+    }
+    if (!dirty)
+        txerr = audit_batch(s, batch, em, n);
+    if (txerr) {
+        step_cached(s->writer, SQL_ROLLBACK, NULL, 0);
+        return txerr;
     }
     if (!dirty) {
         txerr = step_cached(s->writer, SQL_COMMIT, em, n);
@@ -833,7 +921,8 @@ static sg_err query_rows(sg_store *s, const char *sql, row_bind_fn bind, const v
 
 #define CASE_COLS                                                                                  \
     "id, type, category, status, priority, title, description, lon, lat, area_id, org_id, "        \
-    "created_at, updated_at, due_at, closed_at, escalations, source, source_key, version"
+    "created_at, updated_at, due_at, closed_at, escalations, source, source_key, version, "        \
+    "personal"
 
 static sg_err read_case(sg_store *s, sqlite3_stmt *st, sg_case *c)
 {
@@ -857,6 +946,7 @@ static sg_err read_case(sg_store *s, sqlite3_stmt *st, sg_case *c)
     c->source = col_dup(st, 16);
     c->source_key = col_dup(st, 17);
     c->version = sqlite3_column_int64(st, 18);
+    c->personal = col_dup(st, 19);
     sg_case_code_encode(s->tracking_key, c->id, c->tracking_code);
     if ((sqlite3_column_type(st, 5) != SQLITE_NULL && c->title == NULL) ||
         (sqlite3_column_type(st, 6) != SQLITE_NULL && c->description == NULL)) {
@@ -874,6 +964,7 @@ void sg_case_fini(sg_case *c)
     free(c->description);
     free(c->source);
     free(c->source_key);
+    free(c->personal);
     memset(c, 0, sizeof(*c));
 }
 
@@ -893,8 +984,8 @@ void sg_event_fini(sg_event *e)
 
 static const char SQL_CASE_INSERT[] =
     "INSERT INTO cases (type, category, status, priority, title, description, lon, lat, "
-    "area_id, org_id, created_at, updated_at, due_at, source, source_key, version) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)";
+    "area_id, org_id, created_at, updated_at, due_at, source, source_key, personal, version) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)";
 static const char SQL_EVENT_INSERT[] =
     "INSERT INTO case_event (case_id, seq, at, actor, role, kind, from_status, to_status, "
     "reason, data) VALUES (?,?,?,?,?,?,?,?,?,?)";
@@ -946,6 +1037,7 @@ static sg_err job_case_insert(sg_store *s, sg_store_job *job)
     bind_pos_int(st, 13, c->due_at);
     bind_text(st, 14, c->source);
     bind_text(st, 15, c->source_key);
+    bind_text(st, 16, c->personal);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
@@ -963,6 +1055,8 @@ static sg_err job_case_insert(sg_store *s, sg_store_job *job)
     c->version = 1;
     sg_case_code_encode(s->tracking_key, c->id, c->tracking_code);
     c->updated_at = c->created_at;
+    snprintf(job->action, sizeof job->action, "case.create");
+    snprintf(job->object, sizeof job->object, "case/%lld", (long long)c->id);
     return insert_event(s->writer, c->id, 1, c->created_at, job->actor, job->role, "created", NULL,
                         c->status, NULL, job->data, job->msg, sizeof job->msg);
 }
@@ -1023,6 +1117,10 @@ static sg_err job_case_change(sg_store *s, sg_store_job *job)
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return sql_err(w->db, rc, job->msg, sizeof job->msg, "update case");
+    snprintf(job->action, sizeof job->action, "case.%s", ch->kind);
+    snprintf(job->object, sizeof job->object, "case/%lld", (long long)ch->case_id);
+    if (ch->to_status)
+        snprintf(job->detail, sizeof job->detail, "{\"to\":\"%s\"}", ch->to_status);
     return insert_event(w, ch->case_id, version + 1, ch->at, ch->actor, ch->role, ch->kind,
                         ch->to_status ? from : NULL, ch->to_status, ch->reason, ch->data, job->msg,
                         sizeof job->msg);
@@ -1031,7 +1129,9 @@ static sg_err job_case_change(sg_store *s, sg_store_job *job)
 sg_err sg_store_case_change(sg_store *s, const sg_case_change *ch, int64_t *new_version, char *msg,
                             size_t n)
 {
-    sg_err err = submit_wait(s, JOB_CASE_CHANGE, (void *)ch, msg, n);
+    sg_store_job job;
+    submit_as(s, JOB_CASE_CHANGE, (void *)ch, ch->actor, ch->role, NULL, &job);
+    sg_err err = sg_store_wait(s, &job, msg, n);
     if (!err && new_version)
         *new_version = ch->expected_version + 1;
     return err;
@@ -1827,6 +1927,325 @@ sg_err sg_store_count_by_category_month(sg_store *s, const char *type, const cha
     return SG_OK;
 }
 
+/* ---- accounts, sessions, API keys --------------------------------------------------------- */
+
+/* A value bound to a statement of a generic write. */
+typedef struct exec_val {
+    enum { V_NULL, V_INT, V_TEXT, V_BLOB } kind;
+    int64_t i;
+    const void *p;
+    size_t len;
+} exec_val;
+
+#define EXEC_MAX_VALS 8
+#define EXEC_MAX_STMTS 2
+
+/* A write of up to two statements in one job: the first one's changes and last row id
+ * come back. */
+typedef struct exec_arg {
+    struct {
+        const char *sql;
+        exec_val v[EXEC_MAX_VALS];
+        int n;
+    } st[EXEC_MAX_STMTS];
+    int n_st;
+    int64_t changes, last_id;
+} exec_arg;
+
+static void bind_val(sqlite3_stmt *st, int i, const exec_val *v)
+{
+    switch (v->kind) {
+    case V_INT:
+        sqlite3_bind_int64(st, i, v->i);
+        break;
+    case V_TEXT:
+        sqlite3_bind_text(st, i, v->p, -1, SQLITE_STATIC);
+        break;
+    case V_BLOB:
+        sqlite3_bind_blob(st, i, v->p, (int)v->len, SQLITE_STATIC);
+        break;
+    default:
+        sqlite3_bind_null(st, i);
+    }
+}
+
+static sg_err job_exec(sg_store *s, sg_store_job *job)
+{
+    exec_arg *a = job->arg;
+    conn *w = s->writer;
+    for (int k = 0; k < a->n_st; k++) {
+        sqlite3_stmt *st;
+        sg_err err = prep(w, a->st[k].sql, &st);
+        if (err)
+            return err;
+        for (int i = 0; i < a->st[k].n; i++)
+            bind_val(st, i + 1, &a->st[k].v[i]);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            if (rc == SQLITE_CONSTRAINT && strstr(sqlite3_errmsg(w->db), "UNIQUE"))
+                return sg_errf(SG_CONFLICT, job->msg, sizeof job->msg, "already exists");
+            return sql_err(w->db, rc, job->msg, sizeof job->msg, "write");
+        }
+        if (k == 0) {
+            a->changes = sqlite3_changes(w->db);
+            a->last_id = sqlite3_last_insert_rowid(w->db);
+        }
+    }
+    return SG_OK;
+}
+
+static exec_val vint(int64_t i)
+{
+    return (exec_val){.kind = V_INT, .i = i};
+}
+
+/* An id, or NULL for 0 (no area, no organisation). */
+static exec_val vid(int64_t i)
+{
+    return i > 0 ? vint(i) : (exec_val){.kind = V_NULL};
+}
+
+static exec_val vtext(const char *t)
+{
+    return t ? (exec_val){.kind = V_TEXT, .p = t} : (exec_val){.kind = V_NULL};
+}
+
+static exec_val vblob(const void *p, size_t len)
+{
+    return (exec_val){.kind = V_BLOB, .p = p, .len = len};
+}
+
+static const char SQL_ACCOUNT_INSERT[] =
+    "INSERT INTO account (name, role, area_id, org_id, pw_hash, disabled, created_at)"
+    " VALUES (?,?,?,?,?,?,?)";
+static const char SQL_ACCOUNT_UPDATE[] =
+    "UPDATE account SET role = ?, area_id = ?, org_id = ?, pw_hash = ?, disabled = ?"
+    " WHERE id = ?";
+static const char SQL_SESSION_DROP_ACCOUNT[] = "DELETE FROM session WHERE account_id = ?";
+
+sg_err sg_store_account_put(sg_store *s, sg_account *a, int drop_sessions, char *msg, size_t n)
+{
+    exec_arg x = {0};
+    if (a->id == 0) {
+        x.st[0].sql = SQL_ACCOUNT_INSERT;
+        x.st[0].n = 7;
+        exec_val v[] = {vtext(a->name),    vtext(a->role),    vid(a->area_id),    vid(a->org_id),
+                        vtext(a->pw_hash), vint(a->disabled), vint(a->created_at)};
+        memcpy(x.st[0].v, v, sizeof v);
+        x.n_st = 1;
+    } else {
+        x.st[0].sql = SQL_ACCOUNT_UPDATE;
+        x.st[0].n = 6;
+        exec_val v[] = {vtext(a->role),    vid(a->area_id),   vid(a->org_id),
+                        vtext(a->pw_hash), vint(a->disabled), vint(a->id)};
+        memcpy(x.st[0].v, v, sizeof v);
+        x.n_st = 1;
+        if (drop_sessions) {
+            x.st[1].sql = SQL_SESSION_DROP_ACCOUNT;
+            x.st[1].n = 1;
+            x.st[1].v[0] = vint(a->id);
+            x.n_st = 2;
+        }
+    }
+    sg_err err = submit_wait(s, JOB_EXEC, &x, msg, n);
+    if (err == SG_CONFLICT)
+        return sg_errf(err, msg, n, "an account named %s already exists", a->name);
+    if (err)
+        return err;
+    if (a->id == 0)
+        a->id = x.last_id;
+    else if (x.changes == 0)
+        return sg_errf(SG_NOTFOUND, msg, n, "no account %lld", (long long)a->id);
+    return SG_OK;
+}
+
+#define ACCOUNT_COLS                                                                               \
+    "id, name, role, coalesce(area_id, 0), coalesce(org_id, 0), pw_hash, disabled, created_at"
+
+static sg_err fill_account(sqlite3_stmt *st, void *row)
+{
+    sg_account *a = row;
+    a->id = sqlite3_column_int64(st, 0);
+    col_copy(st, 1, a->name, sizeof a->name);
+    col_copy(st, 2, a->role, sizeof a->role);
+    a->area_id = sqlite3_column_int64(st, 3);
+    a->org_id = sqlite3_column_int64(st, 4);
+    col_copy(st, 5, a->pw_hash, sizeof a->pw_hash);
+    a->disabled = sqlite3_column_int(st, 6);
+    a->created_at = sqlite3_column_int64(st, 7);
+    return SG_OK;
+}
+
+/* Reads at most one row with query_rows into *out; SG_NOTFOUND when there is none. */
+static sg_err query_one(sg_store *s, const char *sql, row_bind_fn bind, const void *arg,
+                        size_t elem, row_fill_fn fill, void *out)
+{
+    void *rows = NULL;
+    size_t n = 0;
+    sg_err err = query_rows(s, sql, bind, arg, elem, fill, NULL, &rows, &n);
+    if (err)
+        return err;
+    if (n == 0) {
+        free(rows);
+        return SG_NOTFOUND;
+    }
+    memcpy(out, rows, elem);
+    free(rows);
+    return SG_OK;
+}
+
+static const char SQL_ACCOUNT_BY_NAME[] = "SELECT " ACCOUNT_COLS " FROM account WHERE name = ?";
+static const char SQL_ACCOUNT_BY_ID[] = "SELECT " ACCOUNT_COLS " FROM account WHERE id = ?";
+static const char SQL_ACCOUNT_LIST[] = "SELECT " ACCOUNT_COLS " FROM account ORDER BY name";
+
+static void bind_text1(sqlite3_stmt *st, const void *arg)
+{
+    sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+}
+
+static void bind_int1(sqlite3_stmt *st, const void *arg)
+{
+    sqlite3_bind_int64(st, 1, *(const int64_t *)arg);
+}
+
+static void bind_hash1(sqlite3_stmt *st, const void *arg)
+{
+    sqlite3_bind_blob(st, 1, arg, SG_STORE_HASH_BYTES, SQLITE_STATIC);
+}
+
+sg_err sg_store_account_get(sg_store *s, const char *name, int64_t id, sg_account *out)
+{
+    if (name)
+        return query_one(s, SQL_ACCOUNT_BY_NAME, bind_text1, name, sizeof *out, fill_account, out);
+    return query_one(s, SQL_ACCOUNT_BY_ID, bind_int1, &id, sizeof *out, fill_account, out);
+}
+
+sg_err sg_store_account_list(sg_store *s, sg_account **out, size_t *n_out)
+{
+    return query_rows(s, SQL_ACCOUNT_LIST, NULL, NULL, sizeof(sg_account), fill_account, NULL,
+                      (void **)out, n_out);
+}
+
+static const char SQL_SESSION_INSERT[] =
+    "INSERT INTO session (token_hash, account_id, csrf, created_at, expires_at) VALUES (?,?,?,?,?)";
+static const char SQL_SESSION_PURGE[] = "DELETE FROM session WHERE expires_at < ?";
+
+sg_err sg_store_session_put(sg_store *s, const sg_session_row *r, char *msg, size_t n)
+{
+    exec_arg x = {.n_st = 2};
+    x.st[0].sql = SQL_SESSION_INSERT;
+    x.st[0].n = 5;
+    exec_val v[] = {vblob(r->token_hash, SG_STORE_HASH_BYTES), vint(r->account_id), vtext(r->csrf),
+                    vint(r->created_at), vint(r->expires_at)};
+    memcpy(x.st[0].v, v, sizeof v);
+    /* Each login also sweeps expired sessions, so the table stays the size of the staff. */
+    x.st[1].sql = SQL_SESSION_PURGE;
+    x.st[1].n = 1;
+    x.st[1].v[0] = vint(r->created_at);
+    return submit_wait(s, JOB_EXEC, &x, msg, n);
+}
+
+static const char SQL_SESSION_GET[] =
+    "SELECT token_hash, account_id, csrf, created_at, expires_at FROM session"
+    " WHERE token_hash = ?";
+
+static sg_err fill_session(sqlite3_stmt *st, void *row)
+{
+    sg_session_row *r = row;
+    const void *h = sqlite3_column_blob(st, 0);
+    if (h && sqlite3_column_bytes(st, 0) == SG_STORE_HASH_BYTES)
+        memcpy(r->token_hash, h, SG_STORE_HASH_BYTES);
+    r->account_id = sqlite3_column_int64(st, 1);
+    col_copy(st, 2, r->csrf, sizeof r->csrf);
+    r->created_at = sqlite3_column_int64(st, 3);
+    r->expires_at = sqlite3_column_int64(st, 4);
+    return SG_OK;
+}
+
+sg_err sg_store_session_get(sg_store *s, const unsigned char hash[SG_STORE_HASH_BYTES],
+                            sg_session_row *out)
+{
+    return query_one(s, SQL_SESSION_GET, bind_hash1, hash, sizeof *out, fill_session, out);
+}
+
+static const char SQL_SESSION_DELETE[] = "DELETE FROM session WHERE token_hash = ?";
+
+sg_err sg_store_session_delete(sg_store *s, const unsigned char hash[SG_STORE_HASH_BYTES],
+                               char *msg, size_t n)
+{
+    exec_arg x = {.n_st = 1};
+    x.st[0].sql = SQL_SESSION_DELETE;
+    x.st[0].n = 1;
+    x.st[0].v[0] = vblob(hash, SG_STORE_HASH_BYTES);
+    return submit_wait(s, JOB_EXEC, &x, msg, n);
+}
+
+static const char SQL_APIKEY_INSERT[] =
+    "INSERT INTO api_key (name, key_hash, role, area_id, org_id, disabled, created_at)"
+    " VALUES (?,?,?,?,?,0,?)";
+
+sg_err sg_store_apikey_put(sg_store *s, sg_apikey_row *k, char *msg, size_t n)
+{
+    exec_arg x = {.n_st = 1};
+    x.st[0].sql = SQL_APIKEY_INSERT;
+    x.st[0].n = 6;
+    exec_val v[] = {vtext(k->name), vblob(k->key_hash, SG_STORE_HASH_BYTES),
+                    vtext(k->role), vid(k->area_id),
+                    vid(k->org_id), vint(k->created_at)};
+    memcpy(x.st[0].v, v, sizeof v);
+    sg_err err = submit_wait(s, JOB_EXEC, &x, msg, n);
+    if (!err)
+        k->id = x.last_id;
+    return err;
+}
+
+static const char SQL_APIKEY_DISABLE[] = "UPDATE api_key SET disabled = 1 WHERE id = ?";
+
+sg_err sg_store_apikey_disable(sg_store *s, int64_t id, char *msg, size_t n)
+{
+    exec_arg x = {.n_st = 1};
+    x.st[0].sql = SQL_APIKEY_DISABLE;
+    x.st[0].n = 1;
+    x.st[0].v[0] = vint(id);
+    sg_err err = submit_wait(s, JOB_EXEC, &x, msg, n);
+    if (!err && x.changes == 0)
+        return sg_errf(SG_NOTFOUND, msg, n, "no API key %lld", (long long)id);
+    return err;
+}
+
+#define APIKEY_COLS                                                                                \
+    "id, name, key_hash, role, coalesce(area_id, 0), coalesce(org_id, 0), disabled, created_at"
+static const char SQL_APIKEY_GET[] = "SELECT " APIKEY_COLS " FROM api_key WHERE id = ?";
+static const char SQL_APIKEY_LIST[] = "SELECT " APIKEY_COLS " FROM api_key ORDER BY id";
+
+static sg_err fill_apikey(sqlite3_stmt *st, void *row)
+{
+    sg_apikey_row *k = row;
+    k->id = sqlite3_column_int64(st, 0);
+    col_copy(st, 1, k->name, sizeof k->name);
+    const void *h = sqlite3_column_blob(st, 2);
+    if (h && sqlite3_column_bytes(st, 2) == SG_STORE_HASH_BYTES)
+        memcpy(k->key_hash, h, SG_STORE_HASH_BYTES);
+    col_copy(st, 3, k->role, sizeof k->role);
+    k->area_id = sqlite3_column_int64(st, 4);
+    k->org_id = sqlite3_column_int64(st, 5);
+    k->disabled = sqlite3_column_int(st, 6);
+    k->created_at = sqlite3_column_int64(st, 7);
+    return SG_OK;
+}
+
+sg_err sg_store_apikey_get(sg_store *s, int64_t id, sg_apikey_row *out)
+{
+    return query_one(s, SQL_APIKEY_GET, bind_int1, &id, sizeof *out, fill_apikey, out);
+}
+
+sg_err sg_store_apikey_list(sg_store *s, sg_apikey_row **out, size_t *n_out)
+{
+    return query_rows(s, SQL_APIKEY_LIST, NULL, NULL, sizeof(sg_apikey_row), fill_apikey, NULL,
+                      (void **)out, n_out);
+}
+
 /* ---- dispatch ---------------------------------------------------------------------------- */
 
 static sg_err run_job(sg_store *s, sg_store_job *job)
@@ -1846,6 +2265,8 @@ static sg_err run_job(sg_store *s, sg_store_job *job)
         return job_rule_put(s, job);
     case JOB_RULE_DELETE:
         return job_rule_delete(s, job);
+    case JOB_EXEC:
+        return job_exec(s, job);
     default:
         return sg_errf(SG_INVAL, job->msg, sizeof job->msg, "unknown job kind %d", job->kind);
     }
@@ -1881,7 +2302,8 @@ sg_err sg_store_case_scan(sg_store *s, const sg_case_scan_filter *f, sg_case_vis
     if (f->to)
         where_add(sql, sizeof sql, "created_at < :to");
     if (f->before_id)
-        where_add(sql, sizeof sql, "id < :before");
+        where_add(sql, sizeof sql,
+                  "(created_at < :bcreated OR (created_at = :bcreated AND id < :before))");
     /* The ids are numbered parameters from ?100 on and the categories from ?1100 on,
      * clear of the named ones. */
     if (f->n_ids) {
@@ -1903,7 +2325,11 @@ sg_err sg_store_case_scan(sg_store *s, const sg_case_scan_filter *f, sg_case_vis
         snprintf(sql + len, sizeof sql - len, ")");
     }
     size_t len = strlen(sql);
-    snprintf(sql + len, sizeof sql - len, " ORDER BY id DESC LIMIT :limit OFFSET :offset");
+    /* Newest first by creation time, the id breaking ties: cases_created (whose entries
+     * end with the rowid) gives this order, so a page reads only its own rows however
+     * large the window, and the cursor is a position in the same order. */
+    snprintf(sql + len, sizeof sql - len,
+             " ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset");
     sg_err err;
     conn *c;
     err = reader_get(s, &c);
@@ -1924,8 +2350,10 @@ sg_err sg_store_case_scan(sg_store *s, const sg_case_scan_filter *f, sg_case_vis
         sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":from"), f->from);
     if (f->to)
         sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":to"), f->to);
-    if (f->before_id)
+    if (f->before_id) {
         sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":before"), f->before_id);
+        sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":bcreated"), f->before_created);
+    }
     for (size_t i = 0; i < f->n_ids; i++)
         sqlite3_bind_int64(st, 100 + (int)i, f->ids[i]);
     for (size_t i = 0; i < f->n_categories; i++)

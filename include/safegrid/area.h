@@ -35,6 +35,12 @@ sg_err sg_areas_locate(const sg_areas *a, double lon, double lat, int64_t *area_
 /** The area with this id, or NULL. Borrowed from the snapshot. */
 const sg_area_row *sg_areas_get(const sg_areas *a, int64_t id);
 
+/** The area with this code, or NULL (a scan: for requests, not for loops). Borrowed. */
+const sg_area_row *sg_areas_find(const sg_areas *a, const char *code);
+
+/** The organisation with this code, or NULL. Borrowed. */
+const sg_org_row *sg_areas_find_org(const sg_areas *a, const char *code);
+
 /** The organisation with this id, or NULL. Borrowed from the snapshot. */
 const sg_org_row *sg_areas_org(const sg_areas *a, int64_t id);
 

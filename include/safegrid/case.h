@@ -107,6 +107,7 @@ typedef struct sg_case_new {
     int64_t created_at;
     const char *source;
     const char *source_key;
+    const char *personal; /* sealed personal data (sg_crypto_seal_text), or NULL */
 } sg_case_new;
 
 /** Creates a case: checks the type, the category (which must belong to the type), the

@@ -7,10 +7,12 @@
  * finish. The server only reads and writes through the store and the case engine, so it
  * holds no data of its own beyond counters.
  *
- * Authentication is not part of this layer yet: every request is made as the role
- * "public" unless an authentication hook (sg_http_opts.authenticate) says otherwise, and
- * the dispatcher refuses a route whose declared roles do not include the caller's role
- * (401 for the public, 403 for staff) before the handler runs.
+ * Authentication (src/auth.c) runs before every handler: a session cookie or an API key
+ * makes the caller a staff member with a role and area scope; without credentials the
+ * caller is the public. The dispatcher refuses a route whose declared roles do not include
+ * the caller's role (401 for the public, 403 for staff) and a state-changing request made
+ * with a session cookie whose X-CSRF-Token header does not match the session (403), before
+ * the handler runs; handlers then check the area scope of what they touch.
  */
 #ifndef SAFEGRID_HTTP_H
 #define SAFEGRID_HTTP_H
@@ -19,18 +21,17 @@
 #include <stdint.h>
 
 #include "safegrid/arena.h"
+#include "safegrid/audit.h"
+#include "safegrid/auth.h"
 #include "safegrid/case.h"
+#include "safegrid/crypto.h"
 #include "safegrid/error.h"
 #include "safegrid/store.h"
 
 typedef struct sg_http sg_http;
 
-/** The caller of one request, as the authentication hook establishes it. name is borrowed
- *  and must live as long as the request (allocate it from the request's arena). */
-typedef struct sg_http_principal {
-    const char *name; /* "public" without authentication */
-    sg_role role;
-} sg_http_principal;
+/** The caller of one request (see sg_principal in auth.h). */
+typedef sg_principal sg_http_principal;
 
 /** Authentication hook: reads the request's headers through get_header(conn, name) (NULL
  *  when absent) and fills *out. Returns SG_OK (also for anonymous callers, left as
@@ -54,8 +55,15 @@ typedef struct sg_http_opts {
     int suppress_below;           /* counts 1..suppress_below-1 are suppressed in statistics;
                                      0: 5; negative: no suppression */
     unsigned drain_ms;            /* how long sg_http_stop waits for requests in flight; 0: 10 s */
-    sg_http_auth_fn authenticate; /* NULL: every caller is public */
-    void *auth_ctx;
+    sg_http_auth_fn authenticate; /* NULL: sessions and API keys (sg_auth_http) */
+    void *auth_ctx;               /* the hook's context; with the default, the store */
+    const sg_crypto_key *key;     /* seals and opens personal fields; NULL: the server
+                                     neither takes nor shows personal data */
+    sg_audit *audit;              /* where reads of personal data and staff changes
+                                     other than case writes are recorded; NULL: nowhere */
+    int cookie_secure;            /* 1: the session cookie is marked Secure (behind TLS) */
+    const char *web_dir;          /* serve the web UI's files from this directory; NULL:
+                                     none (copied) */
 } sg_http_opts;
 
 /** Starts serving store s (borrowed: it must outlive the server) with options o (NULL for

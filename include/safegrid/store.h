@@ -52,6 +52,14 @@ const unsigned char *sg_store_tracking_key(sg_store *s);
 /** Counts of group commits and of writes they carried since open (for /metrics). */
 void sg_store_stats(sg_store *s, uint64_t *n_commits, uint64_t *n_writes);
 
+struct sg_audit;
+
+/** Makes every later case write of s append its audit entry (who, what, which case) to
+ *  log, batched with the group commit: one log sync per group, written before the group
+ *  commits, and a group whose entries cannot be written is rolled back. log is borrowed
+ *  and must outlive s (or be unset with NULL first). */
+void sg_store_set_audit(sg_store *s, struct sg_audit *log);
+
 /** Runs PRAGMA integrity_check; SG_CORRUPT with the first problem in msg if it fails. */
 sg_err sg_store_integrity_check(sg_store *s, char *msg, size_t n);
 
@@ -65,6 +73,9 @@ typedef struct sg_store_job {
     const char *actor; /* who asked for the write (borrowed) */
     const char *role;
     const char *data; /* event data for the write, JSON or NULL (borrowed) */
+    char action[32];  /* set by the job: its audit entry ("case.create"), "" for none */
+    char object[40];  /* the audited object ("case/17") */
+    char detail[64];  /* the entry's non-personal detail, a JSON object or "" */
     volatile int done;
     sg_err err;
     char msg[160];
@@ -95,6 +106,7 @@ typedef struct sg_case {
     char *source;
     char *source_key;
     int64_t version;
+    char *personal; /* sealed personal data (base64 secretbox text, src/crypto.c) or NULL */
 } sg_case;
 
 /** Releases what c holds and zeroes it. NULL does nothing. */
@@ -281,6 +293,77 @@ uint64_t sg_store_geo_generation(sg_store *s);
  *  the function set here. The slot is guarded by the area module's own lock. */
 void **sg_store_area_cache_slot(sg_store *s, void (**release)(void *));
 
+/* ---- accounts, sessions, API keys ------------------------------------------------------ */
+
+/** Bytes of a stored secret's hash (BLAKE2b-256 of a session token or API key). */
+#define SG_STORE_HASH_BYTES 32
+
+/** A staff account: a role and an area scope (0: the whole jurisdiction), optionally an
+ *  organisation it works for, and its argon2id password hash (libsodium's encoded form). */
+typedef struct sg_account {
+    int64_t id; /* 0 for a new account */
+    char name[64];
+    char role[16];
+    int64_t area_id;
+    int64_t org_id;
+    char pw_hash[128];
+    int disabled;
+    int64_t created_at;
+} sg_account;
+
+/** Inserts a (id 0; id set on return; SG_CONFLICT for a name in use) or updates account
+ *  a->id's role, scope, organisation, hash and disabled flag (SG_NOTFOUND if absent);
+ *  drop_sessions also ends every session of the account in the same transaction. */
+sg_err sg_store_account_put(sg_store *s, sg_account *a, int drop_sessions, char *msg, size_t n);
+
+/** Reads the account named name, or when name is NULL the account with id. SG_NOTFOUND. */
+sg_err sg_store_account_get(sg_store *s, const char *name, int64_t id, sg_account *out);
+
+/** Lists accounts by name; release with free(). */
+sg_err sg_store_account_list(sg_store *s, sg_account **out, size_t *n_out);
+
+/** A login session: the hash of its token, the account, its CSRF token, and its times. */
+typedef struct sg_session_row {
+    unsigned char token_hash[SG_STORE_HASH_BYTES];
+    int64_t account_id;
+    char csrf[64];
+    int64_t created_at, expires_at;
+} sg_session_row;
+
+/** Stores a new session (and drops sessions that expired before r->created_at). */
+sg_err sg_store_session_put(sg_store *s, const sg_session_row *r, char *msg, size_t n);
+
+/** Reads the session with this token hash. SG_NOTFOUND if none. */
+sg_err sg_store_session_get(sg_store *s, const unsigned char hash[SG_STORE_HASH_BYTES],
+                            sg_session_row *out);
+
+/** Ends the session with this token hash (nothing if there is none). */
+sg_err sg_store_session_delete(sg_store *s, const unsigned char hash[SG_STORE_HASH_BYTES],
+                               char *msg, size_t n);
+
+/** An API key for an integration: the hash of its secret, a role and an area scope. */
+typedef struct sg_apikey_row {
+    int64_t id;
+    char name[64];
+    unsigned char key_hash[SG_STORE_HASH_BYTES];
+    char role[16];
+    int64_t area_id, org_id;
+    int disabled;
+    int64_t created_at;
+} sg_apikey_row;
+
+/** Stores a new key; k->id is set on return. */
+sg_err sg_store_apikey_put(sg_store *s, sg_apikey_row *k, char *msg, size_t n);
+
+/** Revokes key id for good. SG_NOTFOUND if there is none. */
+sg_err sg_store_apikey_disable(sg_store *s, int64_t id, char *msg, size_t n);
+
+/** Reads key id. SG_NOTFOUND if none. */
+sg_err sg_store_apikey_get(sg_store *s, int64_t id, sg_apikey_row *out);
+
+/** Lists keys by id; release with free(). */
+sg_err sg_store_apikey_list(sg_store *s, sg_apikey_row **out, size_t *n_out);
+
 /* ---- aggregates ------------------------------------------------------------------------ */
 
 /** One row of a count by category and month ("2001-01"). */
@@ -314,15 +397,16 @@ typedef struct sg_case_scan_filter {
     int64_t from, to;              /* created_at in [from, to) when non-zero */
     const int64_t *ids;            /* only these ids, when n_ids > 0 (borrowed) */
     size_t n_ids;                  /* at most SG_STORE_SCAN_MAX_IDS */
-    int64_t before_id;             /* cursor: only ids below this (0: from the newest) */
+    int64_t before_id;             /* cursor, with before_created: only cases after the case */
+    int64_t before_created;        /* (before_created, before_id) in the order (0: from the top) */
     int64_t offset;                /* skip this many matching cases first */
     int64_t limit;                 /* visit at most this many (> 0) */
 } sg_case_scan_filter;
 
-/** Calls fn for each case matching f, newest (highest id) first, one row at a time, so
- *  that memory does not grow with the result; the case passed to fn is valid only during
- *  the call. fn returns non-zero to stop. SG_INVAL for a bad filter (limit <= 0, too many
- *  ids or categories, negative offset). */
+/** Calls fn for each case matching f, newest first (created_at, then id, descending), one
+ *  row at a time, so that memory does not grow with the result; the case passed to fn is
+ *  valid only during the call. fn returns non-zero to stop. SG_INVAL for a bad filter
+ *  (limit <= 0, too many ids or categories, negative offset). */
 sg_err sg_store_case_scan(sg_store *s, const sg_case_scan_filter *f, sg_case_visit_fn fn,
                           void *ctx);
 

@@ -76,8 +76,8 @@ static void test_migrate_empty(void **state)
     assert_int_equal(tu_run(cmd, out, sizeof out), 0);
     char want[256];
     snprintf(want, sizeof want,
-             "%d\nwal\narea case_event cases category meta organisation "
-             "routing_rule\n",
+             "%d\nwal\naccount api_key area case_event cases category meta organisation "
+             "routing_rule session\n",
              sg_store_latest_version());
     assert_string_equal(out, want);
 }

@@ -1,0 +1,854 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Sessions and cases over HTTP: login, logout and the caller's own account; creating a
+ * case (the public reports requests, staff log any type their role may create); the case
+ * list with its filters; one case with the actions its workflow allows the caller; the
+ * timeline, comments and transitions.
+ *
+ * Every case handler checks the case's area against the caller's scope (DESIGN.md: a
+ * staff member sees and acts on its own area and below, never beside or above) and
+ * answers 404, not 403, for a case outside it, so that ids outside the scope cannot be
+ * probed. Personal fields are sealed before they reach the store and opened only for the
+ * roles that work cases, each opening written to the audit log.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "http_int.h"
+#include "safegrid/area.h"
+#include "safegrid/auth.h"
+#include "safegrid/service.h"
+#include "safegrid/timefmt.h"
+
+static const char *const no_params[] = {NULL};
+
+static json_t *json_time(int64_t t)
+{
+    char ts[32];
+    if (t == 0 || sg_time_format(t, ts, sizeof ts) != SG_OK)
+        return json_null();
+    return json_string(ts);
+}
+
+/* Reads an optional string member; SG_INVAL if present and not a string. */
+static sg_err get_str(json_t *o, const char *key, const char **out, char *msg, size_t n)
+{
+    json_t *v = json_object_get(o, key);
+    *out = NULL;
+    if (v == NULL || json_is_null(v))
+        return SG_OK;
+    if (!json_is_string(v))
+        return sg_errf(SG_INVAL, msg, n, "%s must be a string", key);
+    *out = json_string_value(v);
+    return SG_OK;
+}
+
+/* Refuses members other than the allowed ones (a NULL-terminated list). */
+static sg_err only_keys(json_t *o, const char *const *allowed, char *msg, size_t n)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v)
+    {
+        int ok = 0;
+        for (const char *const *a = allowed; *a && !ok; a++)
+            ok = strcmp(*a, key) == 0;
+        if (!ok)
+            return sg_errf(SG_INVAL, msg, n, "unknown field %.64s", key);
+    }
+    return SG_OK;
+}
+
+/* ---- sessions --------------------------------------------------------------------------- */
+
+static json_t *principal_json(const sg_principal *who, const sg_areas *areas)
+{
+    const sg_area_row *a = areas && who->area_id ? sg_areas_get(areas, who->area_id) : NULL;
+    const sg_org_row *o = areas && who->org_id ? sg_areas_org(areas, who->org_id) : NULL;
+    return json_pack("{s:s, s:s, s:o, s:o, s:o}", "name", who->name, "role",
+                     sg_role_name(who->role), "area", sg_json_str_or_null(a ? a->code : NULL),
+                     "org", sg_json_str_or_null(o ? o->code : NULL), "csrf",
+                     sg_json_str_or_null(who->csrf));
+}
+
+static sg_err reply_principal(sg_http_req *r, const sg_principal *who, sg_http_reply *out,
+                              char *msg, size_t n)
+{
+    sg_areas *areas = NULL;
+    sg_err err = sg_areas_acquire(r->srv->store, &areas, msg, n);
+    if (err)
+        return err;
+    json_t *j = principal_json(who, areas);
+    sg_areas_release(areas);
+    return sg_http_reply_take(r, j, out, msg, n);
+}
+
+/* POST /api/v1/login {"name", "password"} */
+sg_err sg_http_h_login(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+{
+    json_t *body;
+    sg_err err = sg_http_req_json(r, (void **)&body, msg, n);
+    if (err)
+        return err;
+    static const char *const keys[] = {"name", "password", NULL};
+    const char *name = NULL, *password = NULL;
+    err = only_keys(body, keys, msg, n);
+    err = err ? err : get_str(body, "name", &name, msg, n);
+    err = err ? err : get_str(body, "password", &password, msg, n);
+    if (!err && (name == NULL || password == NULL))
+        err = sg_errf(SG_INVAL, msg, n, "name and password are required");
+    char token[SG_AUTH_TOKEN_CHARS + 1], csrf[SG_AUTH_TOKEN_CHARS + 1];
+    sg_principal who;
+    if (!err)
+        err = sg_auth_login(r->srv->store, name, password, &r->arena, token, csrf, &who, msg, n);
+    if (err == SG_UNAUTH) {
+        char em[160];
+        sg_http_audit(r, "session.login_failed", "account", NULL, em, sizeof em);
+    }
+    json_decref(body);
+    if (err)
+        return err;
+    char cookie[160];
+    snprintf(cookie, sizeof cookie, "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d%s",
+             SG_AUTH_COOKIE, token, SG_AUTH_SESSION_SECONDS,
+             r->srv->cookie_secure ? "; Secure" : "");
+    r->set_cookie = sg_arena_strdup(&r->arena, cookie);
+    r->who = who;
+    char obj[48];
+    snprintf(obj, sizeof obj, "account/%lld", (long long)who.account_id);
+    err = sg_http_audit(r, "session.login", obj, NULL, msg, n);
+    if (err)
+        return err;
+    return reply_principal(r, &who, out, msg, n);
+}
+
+/* POST /api/v1/logout: ends the session of the cookie, if any, and clears the cookie. */
+sg_err sg_http_h_logout(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+{
+    (void)out;
+    /* The dispatcher authenticated the caller from the cookie; end that very session. */
+    const char *cookie = sg_http_req_header(r, "Cookie");
+    const char *p = cookie ? strstr(cookie, SG_AUTH_COOKIE "=") : NULL;
+    if (p) {
+        char token[SG_AUTH_TOKEN_CHARS + 1];
+        snprintf(token, sizeof token, "%s", p + strlen(SG_AUTH_COOKIE) + 1);
+        sg_err err = sg_auth_logout(r->srv->store, token, msg, n);
+        if (err)
+            return err;
+    }
+    r->set_cookie = SG_AUTH_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0";
+    out->status = 204;
+    out->body = "";
+    out->len = 0;
+    return SG_OK;
+}
+
+/* GET /api/v1/me */
+sg_err sg_http_h_me(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+{
+    sg_http_query q;
+    sg_err err = sg_http_req_query(r, no_params, &q, msg, n);
+    if (err)
+        return err;
+    return reply_principal(r, &r->who, out, msg, n);
+}
+
+/* ---- cases ------------------------------------------------------------------------------ */
+
+static json_t *case_json(const sg_case *c, const sg_areas *areas)
+{
+    const sg_area_row *a = c->area_id ? sg_areas_get(areas, c->area_id) : NULL;
+    const sg_org_row *o = c->org_id ? sg_areas_org(areas, c->org_id) : NULL;
+    json_t *j = json_pack(
+        "{s:I, s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)c->id,
+        "tracking_code", c->tracking_code, "type", c->type, "category", c->category, "status",
+        c->status, "priority", c->priority, "title", sg_json_str_or_null(c->title), "description",
+        sg_json_str_or_null(c->description), "lon", sg_json_num_or_null(c->lon), "lat",
+        sg_json_num_or_null(c->lat), "area", sg_json_str_or_null(a ? a->code : NULL), "org",
+        sg_json_str_or_null(o ? o->code : NULL));
+    if (j == NULL)
+        return NULL;
+    json_t *more =
+        json_pack("{s:o, s:o, s:o, s:o, s:i, s:I, s:o}", "created_at", json_time(c->created_at),
+                  "updated_at", json_time(c->updated_at), "due_at", json_time(c->due_at),
+                  "closed_at", json_time(c->closed_at), "escalations", c->escalations, "version",
+                  (json_int_t)c->version, "source", sg_json_str_or_null(c->source));
+    if (more == NULL || json_object_update(j, more) != 0) {
+        json_decref(more);
+        json_decref(j);
+        return NULL;
+    }
+    json_decref(more);
+    return j;
+}
+
+/* Reads {id} and the case, and checks it is in the caller's scope (404 otherwise). On
+ * SG_OK the caller releases *areas and *c. */
+static sg_err case_in_scope(sg_http_req *r, sg_case *c, sg_areas **areas, char *msg, size_t n)
+{
+    const char *ids = sg_http_req_param(r, "id");
+    char *end;
+    errno = 0;
+    long long id = ids ? strtoll(ids, &end, 10) : 0;
+    if (ids == NULL || errno || *end != '\0' || id <= 0)
+        return sg_errf(SG_INVAL, msg, n, "a case id is a positive integer");
+    sg_err err = sg_case_get(r->srv->store, id, c);
+    if (err == SG_NOTFOUND)
+        return sg_errf(err, msg, n, "no case %lld", id);
+    if (err)
+        return sg_errf(err, msg, n, "could not read case %lld", id);
+    err = sg_areas_acquire(r->srv->store, areas, msg, n);
+    if (err) {
+        sg_case_fini(c);
+        return err;
+    }
+    if (!sg_auth_in_scope(*areas, &r->who, c->area_id)) {
+        sg_areas_release(*areas);
+        sg_case_fini(c);
+        return sg_errf(SG_NOTFOUND, msg, n, "no case %lld", id);
+    }
+    return SG_OK;
+}
+
+/* Seals the personal members of a new case (contact; parties for disputes) into one JSON
+ * object's sealed text in *out (malloc'd), or leaves *out NULL when there are none. */
+static sg_err seal_personal(sg_http_req *r, json_t *body, const char *type, char **out, char *msg,
+                            size_t n)
+{
+    *out = NULL;
+    json_t *contact = json_object_get(body, "contact");
+    json_t *parties = json_object_get(body, "parties");
+    if (contact && json_is_null(contact))
+        contact = NULL;
+    if (parties && json_is_null(parties))
+        parties = NULL;
+    if (contact == NULL && parties == NULL)
+        return SG_OK;
+    if (contact && (!json_is_string(contact) || json_string_length(contact) > 200))
+        return sg_errf(SG_INVAL, msg, n, "contact is a string of at most 200 bytes");
+    if (parties) {
+        if (strcmp(type, "dispute") != 0)
+            return sg_errf(SG_INVAL, msg, n, "only a dispute has parties");
+        if (!json_is_array(parties) || json_array_size(parties) == 0 ||
+            json_array_size(parties) > 20)
+            return sg_errf(SG_INVAL, msg, n, "parties is a list of 1 to 20 names");
+        size_t i;
+        json_t *p;
+        json_array_foreach(
+            parties, i,
+            p) if (!json_is_string(p) || json_string_length(p) == 0 ||
+                   json_string_length(p) >
+                       200) return sg_errf(SG_INVAL, msg, n,
+                                           "each party is a non-empty string of at most 200 bytes");
+    }
+    if (r->srv->key == NULL)
+        return sg_errf(SG_INVAL, msg, n,
+                       "this server has no field key and takes no personal data; leave out "
+                       "contact and parties");
+    json_t *o = json_object();
+    if (o == NULL)
+        return SG_NOMEM;
+    if (contact)
+        json_object_set(o, "contact", contact);
+    if (parties)
+        json_object_set(o, "parties", parties);
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (text == NULL)
+        return SG_NOMEM;
+    sg_err err =
+        sg_crypto_seal_text(r->srv->key, SG_SEAL_CASE_PERSONAL, text, strlen(text), out, msg, n);
+    sodium_memzero(text, strlen(text));
+    free(text);
+    return err;
+}
+
+/* POST /api/v1/cases */
+sg_err sg_http_h_case_create(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+{
+    json_t *body;
+    sg_err err = sg_http_req_json(r, (void **)&body, msg, n);
+    if (err)
+        return err;
+    static const char *const keys[] = {"type", "category", "priority", "title",   "description",
+                                       "lon",  "lat",      "contact",  "parties", NULL};
+    sg_case_new in = {.lon = NAN, .lat = NAN};
+    err = only_keys(body, keys, msg, n);
+    err = err ? err : get_str(body, "type", &in.type, msg, n);
+    err = err ? err : get_str(body, "category", &in.category, msg, n);
+    err = err ? err : get_str(body, "title", &in.title, msg, n);
+    err = err ? err : get_str(body, "description", &in.description, msg, n);
+    if (!err && in.type == NULL)
+        in.type = "request";
+    json_t *pr = json_object_get(body, "priority");
+    if (!err && pr && !json_is_null(pr)) {
+        if (!json_is_integer(pr))
+            err = sg_errf(SG_INVAL, msg, n, "priority is an integer from 1 to 4");
+        else
+            in.priority = (int)json_integer_value(pr);
+    }
+    json_t *lon = json_object_get(body, "lon"), *lat = json_object_get(body, "lat");
+    if (!err && (lon || lat)) {
+        if (!json_is_number(lon) || !json_is_number(lat))
+            err = sg_errf(SG_INVAL, msg, n, "lon and lat are numbers, given together");
+        else {
+            in.lon = json_number_value(lon);
+            in.lat = json_number_value(lat);
+        }
+    }
+    if (!err && in.category == NULL)
+        err = sg_errf(SG_INVAL, msg, n, "category is required");
+    if (!err && r->who.role == SG_ROLE_PUBLIC && !isfinite(in.lon))
+        err = sg_errf(SG_INVAL, msg, n, "a report needs the place: lon and lat");
+    char *sealed = NULL;
+    if (!err && sg_case_type_valid(in.type))
+        err = seal_personal(r, body, in.type, &sealed, msg, n);
+    in.personal = sealed;
+    sg_areas *areas = NULL;
+    if (!err)
+        err = sg_areas_acquire(r->srv->store, &areas, msg, n);
+    /* Staff create only inside their scope. */
+    if (!err && r->who.role != SG_ROLE_PUBLIC && r->who.area_id) {
+        int64_t area = 0;
+        if (!isfinite(in.lon) || sg_areas_locate(areas, in.lon, in.lat, &area) != SG_OK ||
+            !sg_auth_in_scope(areas, &r->who, area))
+            err = sg_errf(SG_FORBIDDEN, msg, n, "the place is outside your area");
+    }
+    sg_case c = {0};
+    if (!err) {
+        sg_actor who = {r->who.name, r->who.role};
+        err = sg_case_create(r->srv->store, &who, &in, &c, msg, n);
+    }
+    json_decref(body);
+    free(sealed);
+    if (err) {
+        sg_areas_release(areas);
+        return err;
+    }
+    json_t *j;
+    if (r->who.role == SG_ROLE_PUBLIC) {
+        /* The reporter gets what lets them follow the case, nothing internal. */
+        j = json_pack("{s:s, s:s, s:s, s:o, s:o}", "tracking_code", c.tracking_code, "category",
+                      c.category, "status", c.status, "created_at", json_time(c.created_at),
+                      "due_at", json_time(c.due_at));
+    } else {
+        j = case_json(&c, areas);
+    }
+    sg_areas_release(areas);
+    sg_case_fini(&c);
+    out->status = 201;
+    return sg_http_reply_take(r, j, out, msg, n);
+}
+
+/* Parses a time given as Unix seconds or RFC 3339. */
+static sg_err parse_when(const char *v, const char *name, int64_t *out, char *msg, size_t n)
+{
+    char *end;
+    errno = 0;
+    long long t = strtoll(v, &end, 10);
+    if (errno == 0 && *end == '\0' && end != v && t > 0) {
+        *out = t;
+        return SG_OK;
+    }
+    char em[120];
+    if (sg_time_parse(v, NULL, "UTC", out, em, sizeof em) != SG_OK)
+        return sg_errf(SG_INVAL, msg, n, "%s: not a time (Unix seconds or RFC 3339): %s", name, em);
+    return SG_OK;
+}
+
+/* GET /api/v1/cases */
+sg_err sg_http_h_case_list(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+{
+    static const char *const allowed[] = {"type", "status", "category", "area",   "org",   "from",
+                                          "to",   "bbox",   "overdue",  "cursor", "limit", NULL};
+    sg_http_query q;
+    sg_err err = sg_http_req_query(r, allowed, &q, msg, n);
+    if (err)
+        return err;
+    sg_areas *areas = NULL;
+    err = sg_areas_acquire(r->srv->store, &areas, msg, n);
+    if (err)
+        return err;
+    sg_case_filter f = {0};
+    const char *v;
+    f.type = sg_http_query_get(&q, "type");
+    if (f.type && !sg_case_type_valid(f.type))
+        err = sg_errf(SG_INVAL, msg, n, "type must be one of %s", SG_CASE_TYPES);
+    f.status = sg_http_query_get(&q, "status");
+    f.category = sg_http_query_get(&q, "category");
+    if (!err && (v = sg_http_query_get(&q, "area")) != NULL) {
+        const sg_area_row *a = sg_areas_find(areas, v);
+        if (a == NULL)
+            err = sg_errf(SG_NOTFOUND, msg, n, "no area with code %.64s", v);
+        else if (!sg_auth_in_scope(areas, &r->who, a->id))
+            err = sg_errf(SG_FORBIDDEN, msg, n, "area %.64s is outside your area", v);
+        else
+            f.area_id = a->id;
+    } else if (!err) {
+        f.area_id = r->who.area_id;
+    }
+    if (!err && (v = sg_http_query_get(&q, "org")) != NULL) {
+        const sg_org_row *o = sg_areas_find_org(areas, v);
+        f.org_id = o ? o->id : 0;
+        if (o == NULL)
+            err = sg_errf(SG_NOTFOUND, msg, n, "no organisation with code %.64s", v);
+    }
+    if (!err && (v = sg_http_query_get(&q, "from")) != NULL)
+        err = parse_when(v, "from", &f.from, msg, n);
+    if (!err && (v = sg_http_query_get(&q, "to")) != NULL)
+        err = parse_when(v, "to", &f.to, msg, n);
+    if (!err && (v = sg_http_query_get(&q, "bbox")) != NULL) {
+        int used = 0;
+        if (sscanf(v, "%lf,%lf,%lf,%lf%n", &f.min_lon, &f.min_lat, &f.max_lon, &f.max_lat, &used) !=
+                4 ||
+            v[used] != '\0' || !(f.min_lon <= f.max_lon) || !(f.min_lat <= f.max_lat))
+            err = sg_errf(SG_INVAL, msg, n, "bbox is min_lon,min_lat,max_lon,max_lat");
+        f.has_bbox = 1;
+    }
+    if (!err && (v = sg_http_query_get(&q, "overdue")) != NULL) {
+        if (strcmp(v, "1") != 0 && strcmp(v, "true") != 0)
+            err = sg_errf(SG_INVAL, msg, n, "overdue takes 1 or true");
+        f.overdue_at = (int)time(NULL);
+    }
+    if (!err && (v = sg_http_query_get(&q, "cursor")) != NULL) {
+        char *end;
+        errno = 0;
+        f.before_id = strtoll(v, &end, 10);
+        if (errno || *end || f.before_id <= 0)
+            err = sg_errf(SG_INVAL, msg, n, "cursor is the next_cursor of the previous page");
+    }
+    if (!err && (v = sg_http_query_get(&q, "limit")) != NULL) {
+        char *end;
+        errno = 0;
+        long l = strtol(v, &end, 10);
+        if (errno || *end || l < 1 || l > 1000)
+            err = sg_errf(SG_INVAL, msg, n, "limit is 1 to 1000");
+        f.limit = (int)l;
+    }
+    if (!err && f.status && strcmp(f.status, "open") != 0) {
+        int known = 0;
+        static const char *const types[] = {"request", "incident", "dispute", "hazard",
+                                            "assessment"};
+        for (size_t i = 0; i < 5 && !known; i++)
+            known = sg_case_status_valid(f.type ? f.type : types[i], f.status);
+        if (!known)
+            err = sg_errf(SG_INVAL, msg, n, "no workflow has the state %.32s", f.status);
+    }
+    sg_case_list l = {0};
+    if (!err)
+        err = sg_store_case_list(r->srv->store, &f, &l);
+    if (err) {
+        sg_areas_release(areas);
+        return err;
+    }
+    json_t *items = json_array();
+    for (size_t i = 0; items && i < l.n_items; i++)
+        if (json_array_append_new(items, case_json(&l.items[i], areas)) != 0) {
+            json_decref(items);
+            items = NULL;
+        }
+    sg_areas_release(areas);
+    json_t *j =
+        items ? json_pack("{s:o, s:o}", "items", items, "next_cursor",
+                          l.next_cursor ? json_integer((json_int_t)l.next_cursor) : json_null())
+              : NULL;
+    sg_case_list_fini(&l);
+    return sg_http_reply_take(r, j, out, msg, n);
+}
+
+/* The transitions from c's state that who's role may make: the buttons a client shows. */
+static json_t *actions_json(const sg_case *c, const sg_principal *who)
+{
+    size_t nt;
+    const sg_transition *t = sg_case_workflow(&nt);
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < nt; i++) {
+        if (strcmp(t[i].type, c->type) != 0 || strcmp(t[i].from, c->status) != 0 ||
+            !(t[i].roles & (unsigned)who->role))
+            continue;
+        json_array_append_new(a, json_pack("{s:s, s:b, s:o, s:o}", "to", t[i].to, "needs_reason",
+                                           t[i].needs_reason, "data_key",
+                                           sg_json_str_or_null(t[i].data_key), "data_values",
+                                           sg_json_str_or_null(t[i].data_values)));
+    }
+    return a;
+}
+
+/* GET /api/v1/cases/{id}: the case, the actions open to the caller, and -- for the roles
+ * that work cases -- its personal data, each such read audited. */
+sg_err sg_http_h_case_get(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+{
+    sg_http_query q;
+    sg_err err = sg_http_req_query(r, no_params, &q, msg, n);
+    if (err)
+        return err;
+    sg_case c;
+    sg_areas *areas;
+    err = case_in_scope(r, &c, &areas, msg, n);
+    if (err)
+        return err;
+    json_t *j = case_json(&c, areas);
+    sg_areas_release(areas);
+    if (j)
+        json_object_set_new(j, "actions", actions_json(&c, &r->who));
+    if (j && c.personal && sg_auth_reads_personal(&r->who)) {
+        json_t *personal = NULL;
+        if (r->srv->key == NULL) {
+            err = sg_errf(SG_IO, msg, n, "the server has no field key to open personal data");
+        } else {
+            char obj[40];
+            snprintf(obj, sizeof obj, "case/%lld", (long long)c.id);
+            /* The read is recorded before the data leaves the server. */
+            err = sg_http_audit(r, "case.read_personal", obj, NULL, msg, n);
+            char *plain = NULL;
+            size_t len = 0;
+            if (!err)
+                err = sg_crypto_open_text(r->srv->key, SG_SEAL_CASE_PERSONAL, c.personal, &plain,
+                                          &len, msg, n);
+            if (!err) {
+                personal = json_loadb(plain, len, 0, NULL);
+                sg_crypto_free_plain(plain, len);
+            }
+        }
+        if (!err)
+            json_object_set_new(j, "personal", personal ? personal : json_null());
+    }
+    sg_case_fini(&c);
+    if (err) {
+        json_decref(j);
+        return err;
+    }
+    return sg_http_reply_take(r, j, out, msg, n);
+}
+
+/* GET /api/v1/cases/{id}/events */
+sg_err sg_http_h_case_events(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+{
+    sg_http_query q;
+    sg_err err = sg_http_req_query(r, no_params, &q, msg, n);
+    if (err)
+        return err;
+    sg_case c;
+    sg_areas *areas;
+    err = case_in_scope(r, &c, &areas, msg, n);
+    if (err)
+        return err;
+    sg_areas_release(areas);
+    sg_event *ev = NULL;
+    size_t n_ev = 0;
+    err = sg_store_case_events(r->srv->store, c.id, &ev, &n_ev);
+    sg_case_fini(&c);
+    if (err)
+        return sg_errf(err, msg, n, "could not read the timeline");
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n_ev; i++) {
+        json_t *data = ev[i].data ? json_loads(ev[i].data, 0, NULL) : NULL;
+        json_t *e = json_pack(
+            "{s:I, s:o, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "seq", (json_int_t)ev[i].seq, "at",
+            json_time(ev[i].at), "actor", ev[i].actor ? ev[i].actor : "", "role",
+            ev[i].role ? ev[i].role : "", "kind", ev[i].kind ? ev[i].kind : "", "from",
+            sg_json_str_or_null(ev[i].from_status), "to", sg_json_str_or_null(ev[i].to_status),
+            "reason", sg_json_str_or_null(ev[i].reason), "data", data ? data : json_null());
+        if (e == NULL || json_array_append_new(arr, e) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    sg_event_list_free(ev, n_ev);
+    return sg_http_reply_take(r, arr ? json_pack("{s:o}", "events", arr) : NULL, out, msg, n);
+}
+
+/* Replies with the case's new version after a change. */
+static sg_err reply_version(sg_http_req *r, int64_t version, sg_http_reply *out, char *msg,
+                            size_t n)
+{
+    out->status = 201;
+    return sg_http_reply_take(r, json_pack("{s:I}", "version", (json_int_t)version), out, msg, n);
+}
+
+/* POST /api/v1/cases/{id}/comments {"text"} */
+sg_err sg_http_h_case_comment(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+{
+    json_t *body;
+    sg_err err = sg_http_req_json(r, (void **)&body, msg, n);
+    if (err)
+        return err;
+    static const char *const keys[] = {"text", NULL};
+    const char *text = NULL;
+    err = only_keys(body, keys, msg, n);
+    err = err ? err : get_str(body, "text", &text, msg, n);
+    if (!err && text == NULL)
+        err = sg_errf(SG_INVAL, msg, n, "text is required");
+    sg_case c = {0};
+    sg_areas *areas = NULL;
+    if (!err)
+        err = case_in_scope(r, &c, &areas, msg, n);
+    int64_t version = 0;
+    if (!err) {
+        sg_areas_release(areas);
+        sg_actor who = {r->who.name, r->who.role};
+        err = sg_case_comment(r->srv->store, &who, c.id, text, &version, msg, n);
+        sg_case_fini(&c);
+    }
+    json_decref(body);
+    return err ? err : reply_version(r, version, out, msg, n);
+}
+
+/* POST /api/v1/cases/{id}/transitions {"to", "version", "reason"?, "data"?} */
+sg_err sg_http_h_case_transition(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+{
+    json_t *body;
+    sg_err err = sg_http_req_json(r, (void **)&body, msg, n);
+    if (err)
+        return err;
+    static const char *const keys[] = {"to", "version", "reason", "data", NULL};
+    const char *to = NULL, *reason = NULL;
+    err = only_keys(body, keys, msg, n);
+    err = err ? err : get_str(body, "to", &to, msg, n);
+    err = err ? err : get_str(body, "reason", &reason, msg, n);
+    json_t *ver = json_object_get(body, "version");
+    json_t *data = json_object_get(body, "data");
+    if (!err && (to == NULL || !json_is_integer(ver)))
+        err = sg_errf(SG_INVAL, msg, n, "to and version (the case's version you saw) are required");
+    if (!err && data && !json_is_null(data) && !json_is_object(data))
+        err = sg_errf(SG_INVAL, msg, n, "data must be an object");
+    char *data_text = NULL;
+    if (!err && data && json_is_object(data)) {
+        data_text = json_dumps(data, JSON_COMPACT);
+        if (data_text == NULL)
+            err = SG_NOMEM;
+    }
+    sg_case c = {0};
+    sg_areas *areas = NULL;
+    if (!err)
+        err = case_in_scope(r, &c, &areas, msg, n);
+    int64_t version = 0;
+    if (!err) {
+        sg_areas_release(areas);
+        sg_actor who = {r->who.name, r->who.role};
+        err = sg_case_transition(r->srv->store, &who, c.id, (int64_t)json_integer_value(ver), to,
+                                 reason, data_text, &version, msg, n);
+        sg_case_fini(&c);
+    }
+    free(data_text);
+    json_decref(body);
+    return err ? err : reply_version(r, version, out, msg, n);
+}
+
+/* POST /api/v1/track/{code}/feedback {"fixed": bool, "rating": 1..5, "reason"?}: the
+ * reporter's answer once a request is resolved. Fixed closes the case with the rating on
+ * its event; not fixed reopens it, and then a reason is required. No login: the tracking
+ * code is the reporter's proof, as on the tracking page. */
+sg_err sg_http_h_track_feedback(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+{
+    json_t *body;
+    sg_err err = sg_http_req_json(r, (void **)&body, msg, n);
+    if (err)
+        return err;
+    static const char *const keys[] = {"fixed", "rating", "reason", NULL};
+    const char *reason = NULL;
+    err = only_keys(body, keys, msg, n);
+    err = err ? err : get_str(body, "reason", &reason, msg, n);
+    json_t *fixed = json_object_get(body, "fixed"), *rating = json_object_get(body, "rating");
+    if (!err && !json_is_boolean(fixed))
+        err = sg_errf(SG_INVAL, msg, n, "fixed (true or false) is required");
+    if (!err && !(json_is_integer(rating) && json_integer_value(rating) >= 1 &&
+                  json_integer_value(rating) <= 5))
+        err = sg_errf(SG_INVAL, msg, n, "rating is a whole number from 1 to 5");
+    sg_case c = {0};
+    if (!err) {
+        const char *code = sg_http_req_param(r, "code");
+        err = sg_case_get_by_code(r->srv->store, code ? code : "", &c);
+        if (err == SG_NOTFOUND)
+            err = sg_errf(err, msg, n, "no case has this tracking code");
+    }
+    if (!err && (strcmp(c.type, "request") != 0 || strcmp(c.status, "resolved") != 0))
+        err = sg_errf(SG_CONFLICT, msg, n, "feedback is taken once a request is resolved");
+    int64_t version = 0;
+    if (!err) {
+        char data[48];
+        snprintf(data, sizeof data, "{\"rating\":%d}", (int)json_integer_value(rating));
+        sg_actor who = {"public", SG_ROLE_PUBLIC};
+        int ok = json_is_true(fixed);
+        err = sg_case_transition(r->srv->store, &who, c.id, c.version, ok ? "closed" : "reopened",
+                                 reason, data, &version, msg, n);
+    }
+    json_t *j =
+        err ? NULL : json_pack("{s:s}", "status", json_is_true(fixed) ? "closed" : "reopened");
+    sg_case_fini(&c);
+    json_decref(body);
+    if (err)
+        return err;
+    out->status = 201;
+    return sg_http_reply_take(r, j, out, msg, n);
+}
+
+/* Metres between two WGS84 points (haversine on a sphere of the mean Earth radius; within
+ * 0.5% of the ellipsoid, plenty for "is there a report near here"). */
+static double distance_m(double lon1, double lat1, double lon2, double lat2)
+{
+    const double r = 6371008.8, rad = M_PI / 180;
+    double dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
+    double a = sin(dlat / 2) * sin(dlat / 2) +
+               cos(lat1 * rad) * cos(lat2 * rad) * sin(dlon / 2) * sin(dlon / 2);
+    return 2 * r * asin(fmin(1, sqrt(a)));
+}
+
+/* GET /api/v1/nearby?category=&lon=&lat=&radius=: open cases of a category near a place,
+ * nearest first (at most 20), for the "has this been reported already?" hint before a
+ * report. Public, so only status, creation time and distance (rounded to 10 m): no
+ * description, no exact place, no code. */
+sg_err sg_http_h_nearby(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+{
+    static const char *const allowed[] = {"category", "lon", "lat", "radius", NULL};
+    sg_http_query q;
+    sg_err err = sg_http_req_query(r, allowed, &q, msg, n);
+    if (err)
+        return err;
+    const char *cat = sg_http_query_get(&q, "category");
+    const char *slon = sg_http_query_get(&q, "lon"), *slat = sg_http_query_get(&q, "lat");
+    const char *srad = sg_http_query_get(&q, "radius");
+    double lon, lat, radius = 200;
+    char *e1 = NULL, *e2 = NULL, *e3 = NULL;
+    if (cat == NULL || slon == NULL || slat == NULL)
+        return sg_errf(SG_INVAL, msg, n, "category, lon and lat are required");
+    lon = strtod(slon, &e1);
+    lat = strtod(slat, &e2);
+    if (*e1 || *e2 || !(lon >= -180 && lon <= 180) || !(lat >= -90 && lat <= 90))
+        return sg_errf(SG_INVAL, msg, n, "lon and lat are WGS84 degrees");
+    if (srad) {
+        radius = strtod(srad, &e3);
+        if (*e3 || !(radius >= 10 && radius <= 1000))
+            return sg_errf(SG_INVAL, msg, n, "radius is 10 to 1000 metres");
+    }
+    double dlat = radius / 111195.0, dlon = dlat / fmax(0.01, cos(lat * M_PI / 180));
+    sg_case_filter f = {.category = cat, .status = "open", .has_bbox = 1, .limit = 1000};
+    f.min_lon = lon - dlon;
+    f.max_lon = lon + dlon;
+    f.min_lat = lat - dlat;
+    f.max_lat = lat + dlat;
+    sg_case_list l = {0};
+    err = sg_store_case_list(r->srv->store, &f, &l);
+    if (err)
+        return sg_errf(err, msg, n, "could not read cases");
+    typedef struct {
+        double d;
+        size_t i;
+    } hit;
+    hit *h = calloc(l.n_items ? l.n_items : 1, sizeof *h);
+    size_t nh = 0;
+    for (size_t i = 0; h && i < l.n_items; i++) {
+        double d = distance_m(lon, lat, l.items[i].lon, l.items[i].lat);
+        if (d <= radius)
+            h[nh++] = (hit){d, i};
+    }
+    /* nearest first: insertion sort, the list is short */
+    for (size_t i = 1; h && i < nh; i++)
+        for (size_t k = i; k > 0 && h[k].d < h[k - 1].d; k--) {
+            hit t = h[k];
+            h[k] = h[k - 1];
+            h[k - 1] = t;
+        }
+    json_t *arr = h ? json_array() : NULL;
+    for (size_t k = 0; arr && k < nh && k < 20; k++) {
+        const sg_case *c = &l.items[h[k].i];
+        json_array_append_new(arr, json_pack("{s:s, s:o, s:i}", "status", c->status, "created_at",
+                                             json_time(c->created_at), "distance_m",
+                                             (int)(round(h[k].d / 10) * 10)));
+    }
+    free(h);
+    sg_case_list_fini(&l);
+    return sg_http_reply_take(r, arr ? json_pack("{s:s, s:o}", "category", cat, "open", arr) : NULL,
+                              out, msg, n);
+}
+
+typedef struct open_count {
+    const sg_areas *areas;
+    int level;
+    int64_t *ids;
+    int64_t *counts;
+    size_t n, cap;
+    int64_t overdue_now;
+    int64_t *overdue;
+} open_count;
+
+static int count_open(void *ctx, const sg_case *c)
+{
+    open_count *oc = ctx;
+    /* Climb from the case's finest area to the asked level. */
+    const sg_area_row *a = c->area_id ? sg_areas_get(oc->areas, c->area_id) : NULL;
+    while (a && a->level > oc->level)
+        a = a->parent_id ? sg_areas_get(oc->areas, a->parent_id) : NULL;
+    if (a == NULL || a->level != oc->level)
+        return 0;
+    size_t i = 0;
+    while (i < oc->n && oc->ids[i] != a->id)
+        i++;
+    if (i == oc->n) {
+        if (oc->n == oc->cap) {
+            size_t cap = oc->cap ? oc->cap * 2 : 64;
+            int64_t *ids = realloc(oc->ids, cap * sizeof *ids);
+            if (ids)
+                oc->ids = ids;
+            int64_t *cn = realloc(oc->counts, cap * sizeof *cn);
+            if (cn)
+                oc->counts = cn;
+            int64_t *ov = realloc(oc->overdue, cap * sizeof *ov);
+            if (ov)
+                oc->overdue = ov;
+            if (!ids || !cn || !ov)
+                return 1;
+            oc->cap = cap;
+        }
+        oc->ids[oc->n] = a->id;
+        oc->counts[oc->n] = 0;
+        oc->overdue[oc->n] = 0;
+        oc->n++;
+    }
+    oc->counts[i]++;
+    if (c->due_at && c->due_at < oc->overdue_now)
+        oc->overdue[i]++;
+    return 0;
+}
+
+/* GET /api/v1/stats/open_by_area?level=N: open and overdue cases per area of a level,
+ * inside the caller's scope (staff: what the grid map is coloured by). */
+sg_err sg_http_h_open_by_area(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+{
+    static const char *const allowed[] = {"level", NULL};
+    sg_http_query q;
+    sg_err err = sg_http_req_query(r, allowed, &q, msg, n);
+    if (err)
+        return err;
+    const char *lv = sg_http_query_get(&q, "level");
+    if (lv == NULL || strlen(lv) != 1 || lv[0] < '0' || lv[0] > '3')
+        return sg_errf(SG_INVAL, msg, n, "level is 0 (county) to 3 (grid)");
+    sg_areas *areas;
+    err = sg_areas_acquire(r->srv->store, &areas, msg, n);
+    if (err)
+        return err;
+    open_count oc = {.areas = areas, .level = lv[0] - '0', .overdue_now = (int64_t)time(NULL)};
+    sg_case_scan_filter f = {.closed = -1, .area_id = r->who.area_id, .limit = INT64_MAX};
+    err = sg_store_case_scan(r->srv->store, &f, count_open, &oc);
+    json_t *arr = err ? NULL : json_array();
+    for (size_t i = 0; arr && i < oc.n; i++) {
+        const sg_area_row *a = sg_areas_get(areas, oc.ids[i]);
+        json_array_append_new(arr, json_pack("{s:s, s:I, s:I}", "area", a ? a->code : "", "open",
+                                             (json_int_t)oc.counts[i], "overdue",
+                                             (json_int_t)oc.overdue[i]));
+    }
+    sg_areas_release(areas);
+    free(oc.ids);
+    free(oc.counts);
+    free(oc.overdue);
+    if (err)
+        return sg_errf(err, msg, n, "could not count cases");
+    return sg_http_reply_take(
+        r, arr ? json_pack("{s:i, s:o}", "level", lv[0] - '0', "areas", arr) : NULL, out, msg, n);
+}
