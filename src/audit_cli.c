@@ -20,12 +20,13 @@ static const char usage_main[] =
     "  verify   recompute the hash chain and name the first broken entry\n"
     "  export   write a verified range of entries out for archiving\n"
     "  repair   remove a torn last line left by a crash (saved to LOG.torn)\n"
-    "The log is --log PATH, else $SAFEGRID_AUDIT_LOG, else ./audit.log.\n"
+    "The log is --log PATH, or DB.audit with --db DB (the log beside a database), else\n"
+    "$SAFEGRID_AUDIT_LOG, else ./audit.log.\n"
     "Run 'safegrid audit <command> --help' for the options of a command.\n";
 
 static const char usage_verify[] =
     "usage: safegrid audit verify [--log PATH] [--anchor SEQ:HASH] [--fragment]\n"
-    "  --log PATH         the audit log\n"
+    "  --log PATH         the audit log (or --db DB for DB.audit)\n"
     "  --anchor SEQ:HASH  also require entry SEQ to hash to HASH (a last hash you kept\n"
     "                     elsewhere: detects removal or rewriting of the newest entries)\n"
     "  --fragment         the file is an exported range: accept its first seq and prev\n"
@@ -34,7 +35,7 @@ static const char usage_verify[] =
 
 static const char usage_export[] =
     "usage: safegrid audit export [--log PATH] [--from N] [--to N] [-o FILE]\n"
-    "  --log PATH  the audit log\n"
+    "  --log PATH  the audit log (or --db DB for DB.audit)\n"
     "  --from N    first entry to write (default 1)\n"
     "  --to N      last entry to write (default: the last one)\n"
     "  -o FILE     write to FILE (replaced only when the export succeeded; default stdout)\n"
@@ -71,6 +72,7 @@ static int parse_u64(const char *s, uint64_t *out)
 /* Options shared by the commands; each command says which it accepts. */
 typedef struct opts {
     const char *log, *out, *anchor;
+    char db_log[4096];
     uint64_t from, to;
     int fragment;
 } opts;
@@ -93,6 +95,10 @@ static int parse(int argc, char **argv, int allowed, const char *text, opts *o)
             return 0;
         } else if (strcmp(a, "--log") == 0 && v) {
             o->log = v;
+            i++;
+        } else if (strcmp(a, "--db") == 0 && v) {
+            snprintf(o->db_log, sizeof o->db_log, "%s.audit", v);
+            o->log = o->db_log;
             i++;
         } else if ((allowed & O_ANCHOR) && strcmp(a, "--anchor") == 0 && v) {
             o->anchor = v;
