@@ -94,6 +94,7 @@ typedef struct export_ctx {
     double grid;
     size_t n_rows;
     char last_code[12];
+    int64_t last_id, last_created; /* where the next page starts */
     sg_err err;
 } export_ctx;
 
@@ -186,6 +187,8 @@ static int visit_case(void *ctx, const sg_case *c)
     X->err = err;
     X->n_rows++;
     memcpy(X->last_code, c->tracking_code, sizeof X->last_code);
+    X->last_id = c->id;
+    X->last_created = c->created_at;
     return err != SG_OK;
 }
 
@@ -218,12 +221,21 @@ static sg_err export_cases(sg_http_req *r, int csv, sg_http_reply *out, char *ms
                            EXPORT_MAX);
     }
     sg_case_scan_filter f = {.type = x.type, .area_id = x.area_id, .from = x.from, .to = x.to};
-    if (cursor &&
-        (sg_case_code_decode(sg_store_tracking_key(r->srv->store), cursor, &f.before_id) != 0 ||
-         f.before_id <= 0))
-        return sg_errf(SG_INVAL, msg, n,
-                       "cursor must be the tracking code of the last case of "
-                       "the previous page");
+    if (cursor) {
+        /* The cursor is the last case of the previous page: the next page starts after its
+         * place in the order (creation time, then id). */
+        sg_case last = {0};
+        err = sg_case_get_by_code(r->srv->store, cursor, &last);
+        f.before_id = last.id;
+        f.before_created = last.created_at;
+        sg_case_fini(&last);
+        if (err == SG_NOTFOUND || (err == SG_OK && f.before_id <= 0))
+            return sg_errf(SG_INVAL, msg, n,
+                           "cursor must be the tracking code of the last case of the "
+                           "previous page");
+        if (err)
+            return sg_errf(err, msg, n, "could not read the cursor's case");
+    }
 
     export_ctx X = {.csv = csv, .grid = sg_open311_grid_m()};
     sg_buf_init(&X.b, r->arena.max / 2);
@@ -244,9 +256,8 @@ static sg_err export_cases(sg_http_req *r, int csv, sg_http_reply *out, char *ms
             err = X.err;
         if (!err && X.n_rows == (size_t)limit) {
             sg_case_scan_filter g = f;
-            int64_t last_id = 0;
-            sg_case_code_decode(sg_store_tracking_key(r->srv->store), X.last_code, &last_id);
-            g.before_id = last_id;
+            g.before_id = X.last_id;
+            g.before_created = X.last_created;
             g.limit = 1;
             g.offset = 0;
             err = sg_store_case_scan(r->srv->store, &g, count_case, &more);
