@@ -7,6 +7,7 @@
  */
 #include "safegrid/auth.h"
 
+#include <errno.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -324,13 +325,25 @@ sg_err sg_auth_apikey_add(sg_store *s, const char *name, const char *role, const
     return err;
 }
 
+int sg_auth_key_parse(const char *key, int64_t *id, const char **secret)
+{
+    if (key == NULL || strncmp(key, "sgk_", 4) != 0 || key[4] < '1' || key[4] > '9')
+        return -1;
+    char *end;
+    errno = 0;
+    long long v = strtoll(key + 4, &end, 10);
+    if (errno || v <= 0 || *end != '_' || !token_wellformed(end + 1))
+        return -1;
+    *id = v;
+    *secret = end + 1;
+    return 0;
+}
+
 sg_err sg_auth_apikey_check(sg_store *s, const char *key, sg_arena *a, sg_principal *who)
 {
-    if (key == NULL || strncmp(key, "sgk_", 4) != 0)
-        return SG_UNAUTH;
-    char *end;
-    long long id = strtoll(key + 4, &end, 10);
-    if (id <= 0 || end == key + 4 || *end != '_' || !token_wellformed(end + 1))
+    int64_t id;
+    const char *secret;
+    if (sg_auth_key_parse(key, &id, &secret) != 0)
         return SG_UNAUTH;
     sg_apikey_row k;
     sg_err err = sg_store_apikey_get(s, id, &k);
@@ -339,12 +352,12 @@ sg_err sg_auth_apikey_check(sg_store *s, const char *key, sg_arena *a, sg_princi
     if (err)
         return err;
     unsigned char h[SG_STORE_HASH_BYTES];
-    hash_secret(end + 1, h);
+    hash_secret(secret, h);
     if (k.disabled || sodium_memcmp(h, k.key_hash, sizeof h) != 0)
         return SG_UNAUTH;
     memset(who, 0, sizeof *who);
     char nm[32];
-    snprintf(nm, sizeof nm, "apikey:%lld", id);
+    snprintf(nm, sizeof nm, "apikey:%lld", (long long)id);
     who->name = sg_arena_strdup(a, nm);
     if (who->name == NULL)
         return SG_NOMEM;
@@ -357,8 +370,7 @@ sg_err sg_auth_apikey_check(sg_store *s, const char *key, sg_arena *a, sg_princi
     return SG_OK;
 }
 
-/* Finds name=value in a Cookie header ("a=1; sg_session=xyz; b=2"); copies the value. */
-static const char *cookie_value(const char *header, const char *name, sg_arena *a)
+const char *sg_auth_cookie_value(const char *header, const char *name, sg_arena *a)
 {
     size_t nl = strlen(name);
     const char *p = header;
@@ -385,7 +397,7 @@ sg_err sg_auth_http(void *ctx, const char *(*get_header)(void *conn, const char 
         return sg_auth_apikey_check(s, authz + 7, a, who);
     }
     const char *cookie = get_header(conn, "Cookie");
-    const char *token = cookie ? cookie_value(cookie, SG_AUTH_COOKIE, a) : NULL;
+    const char *token = cookie ? sg_auth_cookie_value(cookie, SG_AUTH_COOKIE, a) : NULL;
     if (token == NULL)
         return SG_OK;
     /* A cookie of a session that ended (expired, logged out elsewhere, account disabled)

@@ -97,6 +97,15 @@ sg_err sg_auth_apikey_add(sg_store *s, const char *name, const char *role, const
 /** Checks an API key: SG_OK with *who filled (strings from a), SG_UNAUTH otherwise. */
 sg_err sg_auth_apikey_check(sg_store *s, const char *key, sg_arena *a, sg_principal *who);
 
+/** Splits an API key "sgk_ID_SECRET" (ID a positive decimal without leading zeros, SECRET
+ *  SG_AUTH_TOKEN_CHARS base64url characters): 0 with *id and *secret (pointing into key),
+ *  -1 for anything else. */
+int sg_auth_key_parse(const char *key, int64_t *id, const char **secret);
+
+/** The value of cookie name in a Cookie header ("a=1; sg_session=xyz; b=2"), copied into
+ *  arena a; NULL if absent (or the arena is full). The first occurrence wins. */
+const char *sg_auth_cookie_value(const char *header, const char *name, sg_arena *a);
+
 /** Authenticates a request from its headers: the session cookie (Cookie: sg_session=...)
  *  or an API key (Authorization: Bearer sgk_...). No credentials leave *who as the public
  *  and return SG_OK; credentials that do not check out give SG_UNAUTH. ctx is the store.
