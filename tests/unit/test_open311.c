@@ -612,6 +612,46 @@ static void test_post_errors(void **state)
     assert_int_equal(n_cases(), before + 1);
 }
 
+/* A key in the Authorization header stands in for api_key; a server without a field key
+ * takes the request but drops the contact details, and says so. */
+static void test_post_key_header_and_no_field_key(void **state)
+{
+    (void)state;
+    size_t before = n_cases();
+    char args[512];
+    snprintf(args, sizeof args,
+             "-H 'Authorization: Bearer %s' --data 'service_code=pothole&lat=1&long=2'", F.api_key);
+    assert_int_equal(curl(args, "/open311/v2/requests.json"), 200);
+    assert_int_equal(n_cases(), before + 1);
+
+    sg_http *keyless;
+    char msg[160];
+    sg_http_opts o = {.listen = "127.0.0.1:0", .threads = 1, .rate = -1};
+    assert_int_equal(sg_http_start(F.s, &o, &keyless, msg, sizeof msg), SG_OK);
+    sg_http *main_server = F.h;
+    F.h = keyless;
+    char body[256];
+    snprintf(body, sizeof body,
+             "api_key=%s&service_code=pothole&lat=1&long=2&email=x%%40example.org&phone=1",
+             F.api_key);
+    int st = post("/open311/v2/requests.json", body);
+    F.h = main_server;
+    assert_int_equal(st, 200);
+    json_t *j = body_json();
+    json_t *e = json_array_get(j, 0);
+    assert_non_null(strstr(json_string_value(json_object_get(e, "service_notice")),
+                           "Contact details were not kept"));
+    sg_case c;
+    assert_int_equal(
+        sg_case_get_by_code(F.s, json_string_value(json_object_get(e, "service_request_id")), &c),
+        SG_OK);
+    assert_null(c.personal);
+    sg_case_fini(&c);
+    json_decref(j);
+    sg_http_stop(keyless);
+    assert_int_equal(n_cases(), before + 2);
+}
+
 /* ---- GET requests ----------------------------------------------------------------------- */
 
 /* Returns the ids of the JSON list in R, comma-separated, into buf. */
@@ -637,8 +677,12 @@ static void test_get_requests(void **state)
 {
     (void)state;
     char ids[4096], path[512];
-    /* The default window is the last 90 days: none of the 2001 cases, no incident. */
+    /* The default window is the last 90 days: none of the 2001 cases, no incident; and
+     * nothing of the free text or the contact details. */
     assert_int_equal(get("/open311/v2/requests.json"), 200);
+    assert_null(strstr(R.body, "SECRET"));
+    assert_null(strstr(R.body, "555-01"));
+    assert_null(strstr(R.body, "example.org"));
     ids_of(ids, sizeof ids);
     assert_non_null(strstr(ids, F.closed_code));
     assert_non_null(strstr(ids, F.noise_code));
@@ -1184,6 +1228,7 @@ int main(void)
         SERVER_TEST(test_service_definition),
         SERVER_TEST(test_post_request),
         SERVER_TEST(test_post_errors),
+        SERVER_TEST(test_post_key_header_and_no_field_key),
         SERVER_TEST(test_get_requests),
         SERVER_TEST(test_sensitive_location),
         SERVER_TEST(test_updates),
