@@ -189,9 +189,12 @@ static json_t *case_json(const sg_case *c, const sg_areas *areas)
 }
 
 /* Reads {id} and the case, and checks it is in the caller's scope (404 otherwise). On
- * SG_OK the caller releases *areas and *c. */
-static sg_err case_in_scope(sg_http_req *r, sg_case *c, sg_areas **areas, char *msg, size_t n)
+ * SG_OK the caller releases *c, and *areas when areas is not NULL (with NULL the
+ * snapshot is released here). */
+static sg_err case_in_scope(sg_http_req *r, sg_case *c, sg_areas **keep_areas, char *msg, size_t n)
 {
+    sg_areas *local = NULL;
+    sg_areas **areas = keep_areas ? keep_areas : &local;
     const char *ids = sg_http_req_param(r, "id");
     char *end;
     errno = 0;
@@ -213,7 +216,17 @@ static sg_err case_in_scope(sg_http_req *r, sg_case *c, sg_areas **areas, char *
         sg_case_fini(c);
         return sg_errf(SG_NOTFOUND, msg, n, "no case %lld", id);
     }
+    if (keep_areas == NULL)
+        sg_areas_release(*areas);
     return SG_OK;
+}
+
+/* case_in_scope for a GET without query parameters. */
+static sg_err read_case_in_scope(sg_http_req *r, sg_case *c, sg_areas **areas, char *msg, size_t n)
+{
+    sg_http_query q;
+    sg_err err = sg_http_req_query(r, no_params, &q, msg, n);
+    return err ? err : case_in_scope(r, c, areas, msg, n);
 }
 
 /* Seals the personal members of a new case (contact; parties for disputes) into one JSON
@@ -484,13 +497,9 @@ static json_t *actions_json(const sg_case *c, const sg_principal *who)
  * that work cases -- its personal data, each such read audited. */
 sg_err sg_http_h_case_get(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
-    sg_http_query q;
-    sg_err err = sg_http_req_query(r, no_params, &q, msg, n);
-    if (err)
-        return err;
     sg_case c;
     sg_areas *areas;
-    err = case_in_scope(r, &c, &areas, msg, n);
+    sg_err err = read_case_in_scope(r, &c, &areas, msg, n);
     if (err)
         return err;
     json_t *j = case_json(&c, areas);
@@ -530,16 +539,10 @@ sg_err sg_http_h_case_get(sg_http_req *r, sg_http_reply *out, char *msg, size_t 
 /* GET /api/v1/cases/{id}/events */
 sg_err sg_http_h_case_events(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
-    sg_http_query q;
-    sg_err err = sg_http_req_query(r, no_params, &q, msg, n);
-    if (err)
-        return err;
     sg_case c;
-    sg_areas *areas;
-    err = case_in_scope(r, &c, &areas, msg, n);
+    sg_err err = read_case_in_scope(r, &c, NULL, msg, n);
     if (err)
         return err;
-    sg_areas_release(areas);
     sg_event *ev = NULL;
     size_t n_ev = 0;
     err = sg_store_case_events(r->srv->store, c.id, &ev, &n_ev);
@@ -586,12 +589,10 @@ sg_err sg_http_h_case_comment(sg_http_req *r, sg_http_reply *out, char *msg, siz
     if (!err && text == NULL)
         err = sg_errf(SG_INVAL, msg, n, "text is required");
     sg_case c = {0};
-    sg_areas *areas = NULL;
     if (!err)
-        err = case_in_scope(r, &c, &areas, msg, n);
+        err = case_in_scope(r, &c, NULL, msg, n);
     int64_t version = 0;
     if (!err) {
-        sg_areas_release(areas);
         sg_actor who = {r->who.name, r->who.role};
         err = sg_case_comment(r->srv->store, &who, c.id, text, &version, msg, n);
         sg_case_fini(&c);
@@ -625,12 +626,10 @@ sg_err sg_http_h_case_transition(sg_http_req *r, sg_http_reply *out, char *msg, 
             err = SG_NOMEM;
     }
     sg_case c = {0};
-    sg_areas *areas = NULL;
     if (!err)
-        err = case_in_scope(r, &c, &areas, msg, n);
+        err = case_in_scope(r, &c, NULL, msg, n);
     int64_t version = 0;
     if (!err) {
-        sg_areas_release(areas);
         sg_actor who = {r->who.name, r->who.role};
         err = sg_case_transition(r->srv->store, &who, c.id, (int64_t)json_integer_value(ver), to,
                                  reason, data_text, &version, msg, n);
