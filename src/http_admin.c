@@ -120,8 +120,10 @@ sg_err sg_http_h_category_put(sg_http_req *r, sg_http_reply *out, char *msg, siz
         msg, n);
 }
 
-/* GET /api/v1/orgs */
-sg_err sg_http_h_orgs(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+/* Answers a GET without parameters with {key: build(snapshot)}, built from the current
+ * area snapshot (organisations and rules live there). */
+static sg_err reply_from_areas(sg_http_req *r, const char *key, json_t *(*build)(const sg_areas *),
+                               sg_http_reply *out, char *msg, size_t n)
 {
     sg_http_query q;
     sg_err err = sg_http_req_query(r, no_params, &q, msg, n);
@@ -131,6 +133,13 @@ sg_err sg_http_h_orgs(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
     err = sg_areas_acquire(r->srv->store, &areas, msg, n);
     if (err)
         return err;
+    json_t *arr = build(areas);
+    sg_areas_release(areas);
+    return sg_http_reply_take(r, arr ? json_pack("{s:o}", key, arr) : NULL, out, msg, n);
+}
+
+static json_t *orgs_json(const sg_areas *areas)
+{
     size_t no;
     const sg_org_row *orgs = sg_areas_org_list(areas, &no);
     json_t *arr = json_array();
@@ -140,8 +149,13 @@ sg_err sg_http_h_orgs(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
                                              orgs[i].name, "kind", orgs[i].kind, "area",
                                              sg_json_str_or_null(a ? a->code : NULL)));
     }
-    sg_areas_release(areas);
-    return sg_http_reply_take(r, arr ? json_pack("{s:o}", "orgs", arr) : NULL, out, msg, n);
+    return arr;
+}
+
+/* GET /api/v1/orgs */
+sg_err sg_http_h_orgs(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+{
+    return reply_from_areas(r, "orgs", orgs_json, out, msg, n);
 }
 
 /* POST /api/v1/orgs {"code", "name"?, "kind"?, "area"?} */
@@ -165,17 +179,8 @@ sg_err sg_http_h_org_put(sg_http_req *r, sg_http_reply *out, char *msg, size_t n
     return err ? err : reply_created(r, j, out, msg, n);
 }
 
-/* GET /api/v1/rules */
-sg_err sg_http_h_rules(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static json_t *rules_json(const sg_areas *areas)
 {
-    sg_http_query q;
-    sg_err err = sg_http_req_query(r, no_params, &q, msg, n);
-    if (err)
-        return err;
-    sg_areas *areas;
-    err = sg_areas_acquire(r->srv->store, &areas, msg, n);
-    if (err)
-        return err;
     size_t nr;
     const sg_rule_row *rules = sg_areas_rule_list(areas, &nr);
     json_t *arr = json_array();
@@ -187,8 +192,13 @@ sg_err sg_http_h_rules(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
                                              "area", sg_json_str_or_null(a ? a->code : NULL), "org",
                                              sg_json_str_or_null(o ? o->code : NULL)));
     }
-    sg_areas_release(areas);
-    return sg_http_reply_take(r, arr ? json_pack("{s:o}", "rules", arr) : NULL, out, msg, n);
+    return arr;
+}
+
+/* GET /api/v1/rules */
+sg_err sg_http_h_rules(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+{
+    return reply_from_areas(r, "rules", rules_json, out, msg, n);
 }
 
 /* POST /api/v1/rules {"category"?, "area", "org"} */
