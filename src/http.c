@@ -1056,6 +1056,8 @@ sg_err sg_http_start(sg_store *s, const sg_http_opts *o, sg_http **out, char *ms
         return sg_errf(SG_INVAL, msg, n, "burst must be at least 1");
     if (isnan(o->rate) || isnan(o->burst) || isinf(o->rate) || isinf(o->burst))
         return sg_errf(SG_INVAL, msg, n, "rate and burst must be finite numbers");
+    if (o->sensitive_grid_m != 0 && !(o->sensitive_grid_m >= 100 && o->sensitive_grid_m <= 100000))
+        return sg_errf(SG_INVAL, msg, n, "the sensitive-location grid is 100 to 100000 metres");
     struct sockaddr_storage ss;
     socklen_t sslen = 0;
     sg_err err = parse_listen(o->listen ? o->listen : "127.0.0.1:8080", &ss, &sslen, msg, n);
@@ -1084,6 +1086,7 @@ sg_err sg_http_start(sg_store *s, const sg_http_opts *o, sg_http **out, char *ms
     h->audit = o->audit;
     h->cookie_secure = o->cookie_secure;
     h->web_dir = o->web_dir && o->web_dir[0] ? strdup(o->web_dir) : NULL;
+    h->sensitive_grid_m = o->sensitive_grid_m ? o->sensitive_grid_m : 500;
     double rate = o->rate ? o->rate : 10.0;
     if (rate > 0) {
         double burst = o->burst ? o->burst : 2 * rate;

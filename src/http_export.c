@@ -237,7 +237,7 @@ static sg_err export_cases(sg_http_req *r, int csv, sg_http_reply *out, char *ms
             return sg_errf(err, msg, n, "could not read the cursor's case");
     }
 
-    export_ctx X = {.csv = csv, .grid = sg_open311_grid_m()};
+    export_ctx X = {.csv = csv, .grid = sg_open311_grid_m(r)};
     sg_buf_init(&X.b, r->arena.max / 2);
     err = sg_store_category_list(r->srv->store, &X.cats, &X.n_cats);
     if (err)

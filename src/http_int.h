@@ -96,6 +96,7 @@ struct sg_http {
     sg_audit *audit;
     int cookie_secure;
     char *web_dir;                /* owned; NULL: no static files */
+    double sensitive_grid_m;      /* grid for sensitive locations in public outputs */
     struct sg_ratelimit *limiter; /* NULL: no rate limit */
     atomic_int stopping;
     atomic_long in_flight;

@@ -194,21 +194,9 @@ int sg_open311_parse_time(const char *s, int64_t *out)
 
 /* ---- the sensitive-location grid --------------------------------------------------------- */
 
-static double grid_m = SG_SENSITIVE_GRID_M_DEFAULT;
-static pthread_once_t grid_once = PTHREAD_ONCE_INIT;
-
-static void grid_init(void)
+double sg_open311_grid_m(const sg_http_req *r)
 {
-    const char *v = getenv("SAFEGRID_SENSITIVE_GRID_M");
-    double d;
-    if (v && sg_open311_parse_coord(v, &d) == 0 && d >= 100 && d <= 100000)
-        grid_m = d;
-}
-
-double sg_open311_grid_m(void)
-{
-    pthread_once(&grid_once, grid_init);
-    return grid_m;
+    return r->srv->sensitive_grid_m;
 }
 
 void sg_open311_round_location(double m, double *lon, double *lat)
@@ -723,7 +711,7 @@ static sg_err listing_init(listing *L, sg_http_req *r, ow *o)
 {
     memset(L, 0, sizeof *L);
     L->o = o;
-    L->grid = sg_open311_grid_m();
+    L->grid = sg_open311_grid_m(r);
     sg_err err = list_services(r->srv->store, &L->cats, &L->n_cats);
     if (!err && sg_areas_acquire(r->srv->store, &L->areas, NULL, 0) != SG_OK)
         L->areas = NULL; /* names of organisations left out, nothing else */

@@ -100,10 +100,9 @@ int sg_open311_parse_time(const char *s, int64_t *out);
 /* ---- shared by the Open311 and export handlers ------------------------------------------ */
 
 /* The side of the grid, in metres, to which the locations of sensitive categories are
- * rounded in every public output: SAFEGRID_SENSITIVE_GRID_M from the environment (100 to
- * 100000) when set and valid, else 500. Read once. */
-#define SG_SENSITIVE_GRID_M_DEFAULT 500.0
-double sg_open311_grid_m(void);
+ * rounded in every public output: the server's sensitive_grid_m option (serve
+ * --sensitive-grid), 500 by default. */
+double sg_open311_grid_m(const sg_http_req *r);
 
 /* Moves (lon, lat) to the centre of its cell of a grid of cells grid_m metres on a side
  * (an equirectangular grid: rows of grid_m / 111,320 degrees of latitude, and in each row

@@ -22,7 +22,7 @@ static void usage(FILE *f)
 {
     fputs("usage: safegrid serve --db PATH [--listen HOST:PORT] [--threads N]\n"
           "                      [--max-body BYTES] [--rate R --burst B] [--suppress-below K]\n"
-          "                      [--cookie-secure]\n"
+          "                      [--cookie-secure] [--sensitive-grid M] [--web DIR]\n"
           "\n"
           "Serves the HTTP API of the database at PATH until SIGTERM or SIGINT.\n"
           "  --db PATH            the database (created if missing)\n"
@@ -35,6 +35,8 @@ static void usage(FILE *f)
           "  --burst B            requests a client may make at once (default 2 x rate)\n"
           "  --suppress-below K   statistics hide counts 1..K-1 (default 5; 1: none)\n"
           "  --cookie-secure      mark the session cookie Secure (serving behind TLS)\n"
+          "  --sensitive-grid M   round sensitive categories' locations in public outputs\n"
+          "                       to an M-metre grid (100 to 100000; default 500)\n"
           "  --web DIR            serve the web UI's files from DIR (default: build/web if\n"
           "                       it exists; \"\" for none)\n"
           "The audit log is PATH.audit and the key for personal fields PATH.key (made with\n"
@@ -81,6 +83,10 @@ int sg_serve_cli(int argc, char **argv)
         double d;
         if (strcmp(a, "--db") == 0) {
             db = v;
+        } else if (strcmp(a, "--sensitive-grid") == 0) {
+            if (parse_num(v, 100, 100000, &d))
+                goto bad;
+            o.sensitive_grid_m = d;
         } else if (strcmp(a, "--web") == 0) {
             o.web_dir = v;
         } else if (strcmp(a, "--listen") == 0) {

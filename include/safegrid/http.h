@@ -62,6 +62,9 @@ typedef struct sg_http_opts {
     sg_audit *audit;              /* where reads of personal data and staff changes
                                      other than case writes are recorded; NULL: nowhere */
     int cookie_secure;            /* 1: the session cookie is marked Secure (behind TLS) */
+    double sensitive_grid_m;      /* side in metres of the grid that sensitive categories'
+                                     locations are rounded to in public outputs (Open311,
+                                     exports); 0: 500; 100 to 100000 */
     const char *web_dir;          /* serve the web UI's files from this directory; NULL:
                                      none (copied) */
 } sg_http_opts;
