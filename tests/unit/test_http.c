@@ -31,6 +31,7 @@
 #include "safegrid/http.h"
 #include "safegrid/log.h"
 #include "safegrid/timefmt.h"
+#include "testhttp.h"
 #include "testutil.h"
 
 typedef struct fixture {
@@ -48,51 +49,11 @@ typedef struct fixture {
 
 static fixture F;
 
-typedef struct resp {
-    int status;
-    char head[8192];
-    char *body; /* inside raw */
-    char raw[1 << 20];
-} resp;
+static tu_resp R; /* one response at a time; large, so not on the stack */
 
-static resp R; /* one response at a time; large, so not on the stack */
-
-/* Runs curl with args (already quoted) on the server h and parses the last response
- * (skipping 1xx interim responses) into R. Returns R.status, -1 if curl failed. */
 static int curl(sg_http *h, const char *args, const char *path)
 {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "curl -sS -i --max-time 20 %s 'http://127.0.0.1:%u%s' 2>&1", args,
-             sg_http_port(h), path);
-    int rc = tu_run(cmd, R.raw, sizeof R.raw);
-    R.status = -1;
-    R.head[0] = '\0';
-    R.body = R.raw + strlen(R.raw);
-    if (rc != 0) {
-        fprintf(stderr, "curl failed (%d): %s\n", rc, R.raw);
-        return -1;
-    }
-    char *p = R.raw;
-    for (;;) {
-        int st = 0;
-        if (sscanf(p, "HTTP/%*s %d", &st) != 1)
-            return -1;
-        char *end = strstr(p, "\r\n\r\n");
-        if (end == NULL)
-            return -1;
-        if (st >= 100 && st < 200) {
-            p = end + 4;
-            continue;
-        }
-        size_t hl = (size_t)(end - p);
-        if (hl >= sizeof R.head)
-            hl = sizeof R.head - 1;
-        memcpy(R.head, p, hl);
-        R.head[hl] = '\0';
-        R.body = end + 4;
-        R.status = st;
-        return st;
-    }
+    return tu_curl(&R, sg_http_port(h), args, path);
 }
 
 static int get(const char *path)
@@ -100,24 +61,9 @@ static int get(const char *path)
     return curl(F.h, "", path);
 }
 
-/* Returns the value of header name in R (case-insensitive), copied into buf, or NULL. */
 static const char *header(const char *name, char *buf, size_t n)
 {
-    size_t nl = strlen(name);
-    for (const char *p = R.head; p && *p;) {
-        if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
-            const char *v = p + nl + 1;
-            while (*v == ' ')
-                v++;
-            size_t k = strcspn(v, "\r\n");
-            snprintf(buf, n, "%.*s", (int)k, v);
-            return buf;
-        }
-        p = strstr(p, "\r\n");
-        if (p)
-            p += 2;
-    }
-    return NULL;
+    return tu_header(&R, name, buf, n);
 }
 
 static json_t *body_json(void)

@@ -24,6 +24,7 @@
 #include "safegrid/http.h"
 #include "safegrid/log.h"
 #include "safegrid/timefmt.h"
+#include "testhttp.h"
 #include "testutil.h"
 
 typedef struct fixture {
@@ -41,48 +42,11 @@ typedef struct fixture {
 
 static fixture F;
 
-typedef struct resp {
-    int status;
-    char head[8192];
-    char *body;
-    char raw[4 << 20];
-} resp;
-
-static resp R;
+static tu_resp R;
 
 static int curl(const char *args, const char *path)
 {
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "curl -sS -i --max-time 20 %s 'http://127.0.0.1:%u%s' 2>&1", args,
-             sg_http_port(F.h), path);
-    int rc = tu_run(cmd, R.raw, sizeof R.raw);
-    R.status = -1;
-    R.body = R.raw + strlen(R.raw);
-    if (rc != 0) {
-        fprintf(stderr, "curl failed (%d): %s\n", rc, R.raw);
-        return -1;
-    }
-    char *p = R.raw;
-    for (;;) {
-        int st = 0;
-        if (sscanf(p, "HTTP/%*s %d", &st) != 1)
-            return -1;
-        char *end = strstr(p, "\r\n\r\n");
-        if (end == NULL)
-            return -1;
-        if (st >= 100 && st < 200) {
-            p = end + 4;
-            continue;
-        }
-        size_t hl = (size_t)(end - p);
-        if (hl >= sizeof R.head)
-            hl = sizeof R.head - 1;
-        memcpy(R.head, p, hl);
-        R.head[hl] = '\0';
-        R.body = end + 4;
-        R.status = st;
-        return st;
-    }
+    return tu_curl(&R, sg_http_port(F.h), args, path);
 }
 
 static int get(const char *path)
