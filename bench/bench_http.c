@@ -813,8 +813,14 @@ int main(void)
                   wanted("ceiling") ? &ceiling_lua : NULL);
     }
     if (wanted("create")) {
+        uint64_t c0, w0, c1, w1;
+        sg_store_stats(sv.store, &c0, &w0);
         create = run_wrk(cport, "/api/v1/cases", create_lua, seconds, c_conns);
+        sg_store_stats(sv.store, &c1, &w1);
         print_row("POST /api/v1/cases", create, NULL);
+        printf("  group commits: %.0f/s carrying %.1f writes each\n",
+               (double)(c1 - c0) / (double)seconds,
+               c1 > c0 ? (double)(w1 - w0) / (double)(c1 - c0) : 0.0);
         acked += create.n_req - create.n_bad;
     }
 
