@@ -47,7 +47,11 @@ endif
 # packages are there: on a new machine they are not when this Makefile is first parsed.
 SUBMAKE = $(MAKE) --no-print-directory
 all: setup
-	+@$(SUBMAKE) build/rel/safegrid
+	+@$(SUBMAKE) build/rel/safegrid build/web/index.html
+# The web UI (docs/ui.md): web/ and its npm files copied into build/web; built before tests.
+build/web/index.html: $(shell find web -type f 2>/dev/null) package-lock.json
+	@sh web/build.sh
+tests: build/web/index.html
 
 $(STAMP): $(SETUP) $(wildcard scripts/deps/*.list) package-lock.json
 	@mkdir -p build
