@@ -762,6 +762,46 @@ static int cmd_case_escalate(cli *c)
     return 0;
 }
 
+static sg_principal cli_admin(void);
+
+/* Retention: personal data of cases closed more than --days ago is erased (DESIGN.md: purged
+ * after the retention period). */
+static int cmd_retention_purge(cli *c)
+{
+    const char *dv =
+        optv(c, "days") ? optv(c, "days") : sg_config_get(c->cfg, "retention.days", "365");
+    char *end;
+    long days = strtol(dv, &end, 10);
+    if (*end || days < 1 || days > 36500)
+        return usage_error(c, "--days must be a whole number of days, 1 to 36500");
+    int64_t before = (int64_t)time(NULL) - (int64_t)days * 86400;
+    if (optv(c, "now")) {
+        int64_t now;
+        if (parse_when(optv(c, "now"), &now) != 0)
+            return usage_error(c, "--now must be a date or RFC 3339 time");
+        before = now - (int64_t)days * 86400;
+    }
+    sg_store *s;
+    int rc = open_store(c, &s);
+    if (rc)
+        return rc;
+    char msg[300];
+    int64_t purged = 0;
+    sg_err err = sg_store_purge_personal(s, before, &purged, msg, sizeof msg);
+    if (!err) {
+        char detail[96], when[32];
+        fmt_time(before, when, sizeof when);
+        snprintf(detail, sizeof detail, "{\"purged\":%lld,\"days\":%ld}", (long long)purged, days);
+        sg_principal who = cli_admin();
+        err = sg_service_audit(&c->sv, &who, "retention.purge", "cases", detail, msg, sizeof msg);
+        if (!err)
+            printf("personal data erased from %lld case%s closed before %s\n", (long long)purged,
+                   purged == 1 ? "" : "s", when);
+    }
+    close_store(c);
+    return err ? fail("%s", msg) : 0;
+}
+
 /* ---- import ------------------------------------------------------------------------------ */
 
 typedef struct import_ui {
@@ -1636,6 +1676,12 @@ static command commands[] = {
          0),
     CMD0("apikey", "revoke", cmd_apikey_revoke, "apikey revoke ID", "Revokes an API key for good.",
          1, 1),
+    CMD("retention", "purge", cmd_retention_purge, "retention purge [--days N]",
+        "Erases the personal data (reporter contact, dispute parties) of cases closed more\n"
+        "than N days ago (setting retention.days; default 365). Cases, timelines and figures\n"
+        "stay. Run it daily from cron.",
+        0, 0, {"days", "N", "the retention period in days", NULL},
+        {"now", "TIME", "the time to count from (default now)", NULL}),
     CMD("case", "new", cmd_case_new,
         "case new --type TYPE --category CODE [--priority 1-4] [--title T] [--description D] "
         "[--lon X --lat Y]",

@@ -2181,6 +2181,23 @@ sg_err sg_store_session_delete(sg_store *s, const unsigned char hash[SG_STORE_HA
     return submit_wait(s, JOB_EXEC, &x, msg, n);
 }
 
+static const char SQL_PURGE_PERSONAL[] =
+    "UPDATE cases SET personal = NULL WHERE personal IS NOT NULL AND closed_at IS NOT NULL"
+    " AND closed_at < ?";
+
+sg_err sg_store_purge_personal(sg_store *s, int64_t closed_before, int64_t *n_purged, char *msg,
+                               size_t n)
+{
+    exec_arg x = {.n_st = 1};
+    x.st[0].sql = SQL_PURGE_PERSONAL;
+    x.st[0].n = 1;
+    x.st[0].v[0] = vint(closed_before);
+    sg_err err = submit_wait(s, JOB_EXEC, &x, msg, n);
+    if (!err && n_purged)
+        *n_purged = x.changes;
+    return err;
+}
+
 static const char SQL_APIKEY_INSERT[] =
     "INSERT INTO api_key (name, key_hash, role, area_id, org_id, disabled, created_at)"
     " VALUES (?,?,?,?,?,0,?)";

@@ -341,6 +341,12 @@ sg_err sg_store_session_get(sg_store *s, const unsigned char hash[SG_STORE_HASH_
 sg_err sg_store_session_delete(sg_store *s, const unsigned char hash[SG_STORE_HASH_BYTES],
                                char *msg, size_t n);
 
+/** Retention: erases the sealed personal data (contact, parties) of every case closed
+ *  before closed_before, in one transaction; *n_purged (may be NULL) gets the count. The
+ *  cases, their timelines and their figures stay. */
+sg_err sg_store_purge_personal(sg_store *s, int64_t closed_before, int64_t *n_purged, char *msg,
+                               size_t n);
+
 /** An API key for an integration: the hash of its secret, a role and an area scope. */
 typedef struct sg_apikey_row {
     int64_t id;

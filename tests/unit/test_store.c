@@ -395,6 +395,56 @@ static void test_readonly(void **state)
     sg_store_close(s);
 }
 
+/* Retention: the personal data of cases closed before the cut-off is erased, and only
+ * theirs: a case closed after it and an open case keep theirs. */
+static void test_purge_personal(void **state)
+{
+    fixture *f = *state;
+    sg_store *s;
+    char msg[200];
+    assert_int_equal(sg_store_open(f->path, &s, msg, sizeof msg), SG_OK);
+    tu_add_categories(s);
+    sg_actor cw = {"tester", SG_ROLE_CASEWORKER};
+    int64_t ids[3];
+    for (int i = 0; i < 3; i++) {
+        sg_case_new in = {.type = "request",
+                          .category = "request-general",
+                          .lon = NAN,
+                          .lat = NAN,
+                          .personal = "c2VhbGVk"};
+        sg_case c;
+        assert_int_equal(sg_case_create(s, &cw, &in, &c, msg, sizeof msg), SG_OK);
+        ids[i] = c.id;
+        sg_case_fini(&c);
+    }
+    /* Close the first two at times 1,000 and 3,000 (set directly: the workflow's own clock
+     * is now). */
+    for (int i = 0; i < 2; i++) {
+        sg_case_change ch = {.case_id = ids[i],
+                             .expected_version = 1,
+                             .at = i ? 3000 : 1000,
+                             .actor = "tester",
+                             .role = "caseworker",
+                             .kind = "transition",
+                             .to_status = "rejected",
+                             .set_closed = 1};
+        assert_int_equal(sg_store_case_change(s, &ch, NULL, msg, sizeof msg), SG_OK);
+    }
+    int64_t purged = -1;
+    assert_int_equal(sg_store_purge_personal(s, 2000, &purged, msg, sizeof msg), SG_OK);
+    assert_int_equal(purged, 1);
+    const int kept[3] = {0, 1, 1};
+    for (int i = 0; i < 3; i++) {
+        sg_case c;
+        assert_int_equal(sg_store_case_get(s, ids[i], &c), SG_OK);
+        assert_int_equal(c.personal != NULL, kept[i]);
+        sg_case_fini(&c);
+    }
+    assert_int_equal(sg_store_purge_personal(s, 2000, &purged, msg, sizeof msg), SG_OK);
+    assert_int_equal(purged, 0);
+    sg_store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -405,6 +455,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_crash_safety, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_filters_and_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_purge_personal, setup, teardown),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
