@@ -1138,9 +1138,12 @@ void sg_http_stop(sg_http *h)
     if (h == NULL)
         return;
     atomic_store(&h->stopping, 1);
+    /* The listening socket stops being polled now, and shutdown() stops it listening, so
+     * new connections are refused at once. libmicrohttpd's threads may still hold it in
+     * their epoll sets, so it is closed only after MHD_stop_daemon (microhttpd.h). */
     MHD_socket fd = MHD_quiesce_daemon(h->daemon);
     if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+        shutdown(fd, SHUT_RDWR);
     int64_t t0 = now_ns();
     long left;
     while ((left = atomic_load(&h->in_flight)) > 0 &&
@@ -1152,6 +1155,8 @@ void sg_http_stop(sg_http *h)
         sg_log(SG_LOG_WARN, "http.stop", "%ld requests still in flight after %u ms; closing", left,
                h->drain_ms);
     MHD_stop_daemon(h->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
     sg_log(SG_LOG_INFO, "http.stop", "stopped");
     http_free(h);
 }
