@@ -307,6 +307,7 @@ await step('the public statistics count the new report', async () => {
 await step('the page switches to Simplified Chinese and keeps the choice', async () => {
   await page.goto(`${BASE}?${CENTRE}#report`);
   await ready(page);
+  await page.waitForSelector('#report-map path.leaflet-interactive', { state: 'attached', timeout: TIMEOUT });
   await page.selectOption('#lang', 'zh');
   await page.waitForSelector('header nav a[href="#report"]:text("反映问题")', { timeout: TIMEOUT });
   expect((await page.getAttribute('html', 'lang')) === 'zh-Hans', 'html lang zh-Hans');

@@ -110,8 +110,8 @@ const catalogue = {
     'login.submit': 'Sign in',
     'login.failed': 'Wrong name or password.',
     'logout': 'Sign out',
-    'me': '{name} — {role}, area {area}',
-    'me.noarea': 'everywhere',
+    'me': '{name} — {role}, {area}',
+    'me.noarea': 'whole jurisdiction',
 
     'staff.nav': 'Workspace',
     'staff.queue': 'Queue',
@@ -301,7 +301,7 @@ const catalogue = {
     'login.submit': '登录',
     'login.failed': '账号或密码错误。',
     'logout': '退出',
-    'me': '{name} — {role}，区域 {area}',
+    'me': '{name} — {role}，{area}',
     'me.noarea': '全辖区',
 
     'staff.nav': '工作台',

@@ -32,12 +32,17 @@ function route() {
 /* ---- report --------------------------------------------------------------------------- */
 
 let reportMap = null;
+let reportMapReady = null;
 let marker = null;
 let point = null;
 let nearbyData = null;
 
-async function showReport() {
-  if (reportMap) { reportMap.invalidateSize(); return; }
+function showReport() {
+  if (!reportMapReady) reportMapReady = buildReportMap();
+  else reportMapReady.then(() => reportMap.invalidateSize());
+}
+
+async function buildReportMap() {
   reportMap = await makeMap($('report-map'), t('report.map'));
   try {
     const layer = await drawAreas(reportMap, await finestLevel());
@@ -352,8 +357,9 @@ async function start() {
   };
   $('r-lat').addEventListener('change', fromInputs);
   $('r-lon').addEventListener('change', fromInputs);
-  $('r-usecentre').addEventListener('click', () => {
-    if (!reportMap) return;
+  $('r-usecentre').addEventListener('click', async () => {
+    if (!reportMapReady) return;
+    await reportMapReady;
     const c = reportMap.getCenter();
     setPoint(c.lat, c.lng);
   });

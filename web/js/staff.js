@@ -14,6 +14,8 @@ let me = null;
 let areaFilter = null;
 let areaByCode = new Map();
 let categories = new Map();
+let orgs = new Map();
+const orgName = (code) => (code ? orgs.get(code) ?? code : '');
 const areaName = (code) => (code ? areaByCode.get(code)?.name ?? code : '');
 const catName = (code) => categories.get(code) ?? code;
 const isOverdue = (c) => c.due_at && !c.closed_at && Date.parse(c.due_at) < Date.now();
@@ -55,9 +57,10 @@ async function signedIn(who) {
   me = who;
   setCsrf(who.csrf);
   try {
-    const [a, c] = await Promise.all([loadAreas(), api('/api/v1/categories')]);
+    const [a, c, o] = await Promise.all([loadAreas(), api('/api/v1/categories'), api('/api/v1/orgs')]);
     areaByCode = new Map(a.map((x) => [x.code, x]));
     categories = new Map(c.categories.map((x) => [x.code, x.name]));
+    orgs = new Map(o.orgs.map((x) => [x.code, x.name]));
   } catch (e) { /* names fall back to codes */ }
   renderWho();
 }
@@ -96,7 +99,7 @@ function caseRows(items, withOrg) {
     el('td', {}, label('status', c.status)),
     el('td', { class: 'num' }, fmtNumber(c.priority)),
     el('td', {}, areaName(c.area)),
-    withOrg ? el('td', {}, c.org ?? '') : null,
+    withOrg ? el('td', {}, orgName(c.org)) : null,
     el('td', {}, fmtDate(c.due_at), isOverdue(c) ? [' ', el('span', { class: 'badge overdue' }, t('overdue'))] : null),
     el('td', { class: 'num' }, fmtNumber(c.escalations))));
 }
@@ -136,7 +139,7 @@ async function loadQueue(more = false) {
 
 function renderQueue() {
   $('queue-h').textContent = areaFilter ? t('staff.queue.area', { area: areaName(areaFilter) })
-    : me.org ? t('staff.queue.heading', { org: me.org }) : t('staff.queue.heading.scope');
+    : me.org ? t('staff.queue.heading', { org: orgName(me.org) }) : t('staff.queue.heading.scope');
   $('queue-clear').hidden = !areaFilter;
   $('queue-more').hidden = !queueCursor;
   const items = [...queueItems].sort(byUrgency);
@@ -170,6 +173,7 @@ function renderOverdue() {
 /* ---- area tree and map ---------------------------------------------------------------- */
 
 let gridMap = null;
+let gridMapReady = null;
 let gridLayer = null;
 let openByArea = new Map();
 const SHADES = [[0, '#f2f4f1'], [1, '#fde0a6'], [3, '#f8b26a'], [6, '#e8743b'], [11, '#b83a1e']];
@@ -190,15 +194,19 @@ async function loadMap() {
     const d = await api('/api/v1/stats/open_by_area', { query: { level } });
     openByArea = new Map(d.areas.map((a) => [a.area, a]));
     renderTree();
-    if (!gridMap) {
-      gridMap = await makeMap($('areas-map'), t('areas.map'));
-      gridLayer = await drawAreas(gridMap, level, styleArea, (f, layer) => {
-        layer.on('click', () => showArea(f.id));
-        layer.bindTooltip(() => areaTip(f.id), { sticky: true });
-      });
-      const scoped = L.featureGroup(gridLayer.getLayers().filter((l) => inScope(l.feature.id)));
-      fitView(gridMap, scoped.getLayers().length ? scoped : gridLayer);
+    if (!gridMapReady) {
+      gridMapReady = (async () => {
+        gridMap = await makeMap($('areas-map'), t('areas.map'));
+        gridLayer = await drawAreas(gridMap, level, styleArea, (f, layer) => {
+          layer.on('click', () => showArea(f.id));
+          layer.bindTooltip(() => areaTip(f.id), { sticky: true });
+        });
+        const scoped = L.featureGroup(gridLayer.getLayers().filter((l) => inScope(l.feature.id)));
+        fitView(gridMap, scoped.getLayers().length ? scoped : gridLayer);
+      })();
+      await gridMapReady;
     } else {
+      await gridMapReady;
       gridLayer.setStyle(styleArea);
       gridMap.invalidateSize();
     }
@@ -260,6 +268,7 @@ function renderTree() {
 let kase = null;
 let events = [];
 let caseMap = null;
+let caseMapReady = null;
 let caseMarker = null;
 
 async function loadCase(id, message) {
@@ -276,10 +285,13 @@ async function loadCase(id, message) {
   }
   $('case-body').hidden = false;
   renderCase();
-  if (!caseMap) {
-    caseMap = await makeMap($('case-map'), t('case.map'));
-    try { await drawAreas(caseMap, await finestLevel()); } catch (e) { /* the point alone */ }
+  if (!caseMapReady) {
+    caseMapReady = (async () => {
+      caseMap = await makeMap($('case-map'), t('case.map'));
+      try { await drawAreas(caseMap, await finestLevel()); } catch (e) { /* the point alone */ }
+    })();
   }
+  await caseMapReady;
   if (caseMarker) { caseMarker.remove(); caseMarker = null; }
   if (kase.lat !== null && kase.lon !== null) {
     caseMarker = L.circleMarker([kase.lat, kase.lon], { radius: 9, color: '#8a1c1c', weight: 3, fillColor: '#e0452b', fillOpacity: 0.9 }).addTo(caseMap);
@@ -298,7 +310,7 @@ function renderCase() {
     fact(t('col.category'), catName(c.category)),
     fact(t('col.priority'), fmtNumber(c.priority)),
     fact(t('col.area'), areaName(c.area)),
-    fact(t('col.org'), c.org ?? ''),
+    fact(t('col.org'), orgName(c.org)),
     fact(t('col.created'), fmtDate(c.created_at)),
     fact(t('col.due'), [fmtDate(c.due_at), isOverdue(c) ? [' ', el('span', { class: 'badge overdue' }, t('overdue'))] : null]),
     fact(t('col.escalations'), fmtNumber(c.escalations)));
