@@ -345,6 +345,10 @@ static int scan_by_cell(const events *e, double cell, long day0, size_t T, unsig
     return 0;
 }
 
+/* With dump=FILE on the command line, every scan appends its most likely cluster and its
+ * simulated maxima (%.17g) there, so two builds can be compared for identical results. */
+static const char *dump_path;
+
 static void bench_scan(const char *label, const scan_data *s, unsigned reps, const char *peer)
 {
     sg_scan_input in = {s->n_loc, 2, s->xy, s->T, s->counts};
@@ -369,6 +373,18 @@ static void bench_scan(const char *label, const scan_data *s, unsigned reps, con
         printf("MLC %zu locs, t %u-%u, O=%lu E=%.2f LLR=%.6f p=%.3f", c->n_locs, c->t_start,
                c->t_end, c->observed, c->expected, c->llr, c->p_value);
     printf("%s%s\n", peer ? "  | " : "", peer ? peer : "");
+    FILE *f = dump_path ? fopen(dump_path, "a") : NULL;
+    if (f) {
+        fprintf(f, "%s\n", label);
+        for (size_t i = 0; i < r.n_clusters; i++)
+            fprintf(f, "cluster %zu: %zu locs, t %u-%u, O=%lu E=%.17g LLR=%.17g p=%.6f\n", i,
+                    r.clusters[i].n_locs, r.clusters[i].t_start, r.clusters[i].t_end,
+                    r.clusters[i].observed, r.clusters[i].expected, r.clusters[i].llr,
+                    r.clusters[i].p_value);
+        for (unsigned i = 0; i < r.n_reps; i++)
+            fprintf(f, "sim %u %.17g\n", i, r.sim_llr[i]);
+        fclose(f);
+    }
     sg_scan_result_fini(&r);
 }
 
@@ -439,9 +455,20 @@ static void bench_surge(const events *e)
     free(s.counts);
 }
 
+/* 1 if the comma-separated list `sets` names `name`. */
+static int has_set(const char *sets, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = sets; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+        if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == 0))
+            return 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    int quick = 0, do_gi = 1, do_scan = 1, reps_arg = 0;
+    int quick = 0, do_gi = 1, do_scan = 1, reps_arg = 0, cell_reps_arg = 0;
+    const char *sets = "bh,cells,clm";
     for (int a = 1; a < argc; a++) {
         if (strcmp(argv[a], "quick") == 0)
             quick = 1;
@@ -453,11 +480,17 @@ int main(int argc, char **argv)
             do_gi = do_scan = 0;
         else if (strncmp(argv[a], "reps=", 5) == 0)
             reps_arg = atoi(argv[a] + 5);
+        else if (strncmp(argv[a], "cell-reps=", 10) == 0)
+            cell_reps_arg = atoi(argv[a] + 10);
+        else if (strncmp(argv[a], "sets=", 5) == 0)
+            sets = argv[a] + 5;
+        else if (strncmp(argv[a], "dump=", 5) == 0)
+            dump_path = argv[a] + 5;
     }
     unsigned reps = reps_arg > 0 ? (unsigned)reps_arg : quick ? 99 : 999;
     /* The cell-level scans have thousands of locations; a few replications give the cost
      * per replication (printed) without running for hours. */
-    unsigned cell_reps = quick ? 2 : 9;
+    unsigned cell_reps = cell_reps_arg > 0 ? (unsigned)cell_reps_arg : quick ? 2 : 9;
     setvbuf(stdout, NULL, _IOLBF, 0);
     int r_ok = have_r();
     printf("safegrid statistics benchmark (%ld online processors)%s\n",
@@ -545,16 +578,20 @@ int main(int argc, char **argv)
                "wall s", "cpu s", "most likely cluster");
         long d0 = days_from_civil(2001, 1, 1);
         scan_data s;
-        scan_by_group(&bh, d0, 181, &s);
-        bench_scan("BH by neighbourhood (days)", &s, reps,
-                   "SaTScan v10.3.2: 576 s wall, 1,142 s CPU (323 locations, 2 cores)");
-        free(s.xy);
-        free(s.counts);
-        scan_by_cell(&bh, 250, d0, 181, 1, &s);
-        bench_scan("BH 250 m cells (days)", &s, cell_reps, NULL);
-        free(s.xy);
-        free(s.counts);
-        if (have_clm) {
+        if (has_set(sets, "bh")) {
+            scan_by_group(&bh, d0, 181, &s);
+            bench_scan("BH by neighbourhood (days)", &s, reps,
+                       "SaTScan v10.3.2: 576 s wall, 1,142 s CPU (323 locations, 2 cores)");
+            free(s.xy);
+            free(s.counts);
+        }
+        if (has_set(sets, "cells")) {
+            scan_by_cell(&bh, 250, d0, 181, 1, &s);
+            bench_scan("BH 250 m cells (days)", &s, cell_reps, NULL);
+            free(s.xy);
+            free(s.counts);
+        }
+        if (have_clm && has_set(sets, "clm")) {
             long c0 = days_from_civil(1998, 1, 1);
             size_t months = 120;
             /* Monthly units over 10 years: day index / 30.44 would blur months, so use 30-day

@@ -12,9 +12,16 @@
  * Why it is fast: (1) for one circle only windows that start and end on a day with cases in
  * the circle can be best (widening a window over a day without cases only adds expected
  * cases), so sparse circles cost little; (2) in Monte Carlo replications only the maximum
- * matters, and the bound LLR <= O ln(O/mu) - (C-O)(O-mu)/(C-mu) (from ln x <= x-1), computed
- * from integer log tables, skips the exact logarithms for nearly every window; (3) the
- * replications run on all cores, each with its own random stream seeded by (seed, r).
+ * matters, so whole groups of windows are skipped by bounds that cannot beat the best so
+ * far: the LLR threshold mu*(O) is cached per O (no logarithms for nearly every window);
+ * a circle's windows are bounded by ranges of end days (sparse table of the cumulative
+ * excess) or, once a best exists, all at once by bands of expected counts (dense_bands:
+ * from LLR <= d^2/2 (1/mu + 1/(C - O)) a window needs an excess d above a concave function
+ * of mu, so one pass of sliding minima per band covers every window); and the growing circles of one centre are bounded in blocks, from the
+ * cases of the largest and the expected cases of the smallest (dense_block). All bounds only
+ * skip what cannot beat the best, so every replication's maximum is exact and independent
+ * of the pruning. (3) The replications run on all cores, each with its own random stream
+ * seeded by (seed, r); the observed data's pass runs beside them.
  */
 #include "safegrid/stats.h"
 
@@ -27,6 +34,11 @@
 #include "stats_int.h"
 
 #define SCAN_EARTH_RADIUS_KM 6367.0
+/* Replications: dense circles are tried in blocks whose cases grow by at most this share
+ * (dense_tail), and dense_bands' bands of expected counts grow by this factor. Both only
+ * set the speed (measured on the BH data), never the result. */
+#define SCAN_BLOCK_SHARE 0.1
+#define SCAN_BAND_RATIO 8.0
 
 void sg_scan_latlon_to_xyz(double lat, double lon, double out[3])
 {
@@ -66,6 +78,7 @@ typedef struct scan_ctx {
     uint64_t *loc_total; /* n */
     uint64_t *day_total; /* T */
     uint64_t *PD;        /* T + 1 prefix of day totals */
+    double *PDd;         /* the same as doubles */
     size_t *nbr_start;   /* n + 1 */
     size_t *nbr;         /* sorted neighbours, first K_i per centre */
     float *nbr_d2;       /* their float squared distances */
@@ -73,6 +86,10 @@ typedef struct scan_ctx {
     double *lnI;         /* ln(i) for i = 0..C (lnI[0] unused) */
     double *olno;        /* i ln i */
     double lnC;
+    unsigned n_bands;  /* dense_bands' bands (build_bands) */
+    double *band_D;    /* n_bands + 1 edges */
+    uint32_t *band_lo; /* n_bands x (T + 1) */
+    uint32_t *band_in; /* n_bands x (T + 1) */
     /* Monte Carlo */
     uint32_t *case_loc, *case_time; /* C entries */
     double *sim;
@@ -89,15 +106,29 @@ typedef struct scan_rows {
     uint32_t *cnt;
 } scan_rows;
 
+/* A cached threshold (see thr_get) and the version it was computed for; 0 = never. Packed
+ * into 8 bytes so that a lookup touches one cache line. */
+typedef struct thr_ent {
+    float thr;
+    uint32_t ver;
+} thr_ent;
+
 typedef struct scan_work {
     scan_rows rows;
     uint64_t *cum;   /* T: cases of the current circle per day */
+    uint64_t *cum2;  /* T: replications, the same for a block of circles (dense_block) */
     unsigned *days;  /* T: sorted days with cases in the circle */
     uint32_t *times; /* C: permuted case times */
-    double *thr;     /* C + 1: C * mu*(O) for the best LLR so far (see sim_threshold) */
-    unsigned *ver;   /* C + 1: version of thr[O]; 0 = never computed */
-    unsigned cur_ver;
+    thr_ent *te;     /* C + 1: C * mu*(O) for the best LLR so far (see sim_threshold) */
+    uint32_t cur_ver;
     double thr_best; /* the LLR that version cur_ver was made for */
+    double cad;      /* CA of the circle (or block) dense_prepare was given, as double */
+    double mu_f;     /* CA / C for the same */
+    double cd;       /* C as double */
+    int64_t Ci;      /* C */
+    int64_t minc;    /* min_cases */
+    unsigned *dq;    /* T + 1: sliding-window minimum (dense_bands) */
+    double *Bq;      /* T + 1: its values */
     unsigned *nday;  /* T: days with new cases since the last evaluated circle */
     size_t n_nday;
     unsigned char *is_new; /* T */
@@ -226,6 +257,22 @@ static double sim_threshold(const scan_ctx *c, uint64_t O, double best)
     return mu < o ? mu * cd : cd * o;
 }
 
+/* The threshold C * mu*(O) for the LLR w->thr_best, computed once per version. Stored as a
+ * float rounded up, so it stays on the safe side (lets through a little more). */
+static inline double thr_get(const scan_ctx *c, scan_work *w, uint64_t O)
+{
+    thr_ent *t = &w->te[O];
+    if (t->ver != w->cur_ver) {
+        double v = sim_threshold(c, O, w->thr_best);
+        float f = (float)v;
+        if ((double)f < v)
+            f = nextafterf(f, INFINITY);
+        t->thr = f;
+        t->ver = w->cur_ver;
+    }
+    return (double)t->thr;
+}
+
 /* Windows of a circle in a replication. The previous circle of the same centre was already
  * scanned against a best no higher than now, and a window that gained no case since then
  * only gained expected cases, so its LLR can only have dropped: only windows holding one of
@@ -269,12 +316,8 @@ static double sim_windows(const scan_ctx *c, scan_work *w, size_t nd, uint64_t C
             uint64_t O = w->Pd[b + 1] - Pa;
             if (O < minc)
                 continue;
-            if (w->ver[O] != w->cur_ver) {
-                w->thr[O] = sim_threshold(c, O, w->thr_best);
-                w->ver[O] = w->cur_ver;
-            }
             uint64_t Dw = c->PD[e + 1] - PDs;
-            if (cad * (double)Dw >= w->thr[O])
+            if (cad * (double)Dw >= thr_get(c, w, O))
                 continue;
             double mu = cad * (double)Dw / (double)c->C;
             double l = llr_exact(O, mu, c->C);
@@ -316,7 +359,9 @@ static double range_max(const scan_work *w, size_t stride, unsigned l, unsigned 
  * (at e = lo) and the cases up to hi, one bound covers the whole range: if it cannot beat
  * `best`, no window in it can. g(mu) = LLR(mu + d, mu) decreases in mu while mu + d <= C/2,
  * which the circles guarantee (at most half of the cases); outside that the excess term is
- * not used. Ranges that survive are halved, small ones evaluated window by window. */
+ * not used. Ranges that survive are halved, small ones evaluated window by window. This is
+ * the observed data's version (the best window of every circle); dense_range_sim is the
+ * replications'. */
 static double dense_range(const scan_ctx *c, scan_work *w, size_t stride, uint64_t CA, double lnfac,
                           unsigned s, unsigned lo, unsigned hi, double best, scan_best *detail)
 {
@@ -328,24 +373,11 @@ static double dense_range(const scan_ctx *c, scan_work *w, size_t stride, uint64
         ob = mu_min + d_max;
     if (ob <= mu_min || ob < c->o->min_cases)
         return best;
-    if (detail == NULL) {
-        /* Replications: compare with the cached threshold mu*(O) instead of taking logs;
-         * O rounded up only loosens the bound. */
-        uint64_t Oi = (uint64_t)ceil(ob);
-        if (Oi > c->C)
-            Oi = c->C;
-        if (w->ver[Oi] != w->cur_ver) {
-            w->thr[Oi] = sim_threshold(c, Oi, w->thr_best);
-            w->ver[Oi] = w->cur_ver;
-        }
-        if (mu_min * cd >= w->thr[Oi])
-            return best;
-    } else if (llr_bound(ob, mu_min, cd) <= best) {
+    if (llr_bound(ob, mu_min, cd) <= best)
         return best;
-    }
     if (hi - lo < 4) {
         for (unsigned e = lo; e <= hi; e++)
-            if (w->cum[e]) /* a window ending on a day without cases is never best */
+            if (w->P[e + 1] != w->P[e]) /* a window ending on a day without cases is never best */
                 best =
                     try_window(c, (uint64_t)(w->P[e + 1] - w->P[s]), CA, lnfac, s, e, best, detail);
         return best;
@@ -355,39 +387,319 @@ static double dense_range(const scan_ctx *c, scan_work *w, size_t stride, uint64
     return dense_range(c, w, stride, CA, lnfac, s, mid + 1, hi, best, detail);
 }
 
-/* All windows of a circle whose cases fall on many days (retrospective, min_window 1). */
-static double dense_windows(const scan_ctx *c, scan_work *w, uint64_t CA, double best,
-                            scan_best *detail)
+/* dense_range for replications: the same bound, compared with the cached threshold mu*(O)
+ * instead of taking logarithms. The bound's O is rounded up (which only loosens it), unless
+ * it is the cases up to hi, an integer already. C * mu is CA * Dw, exact in doubles.
+ *
+ * With probe set, P and A belong to a block of circles (see dense_block): P holds the cases
+ * of the largest circle, w->cad those of the smallest, so every bound still holds for every
+ * circle of the block; a window that survives to the end is not evaluated but reported by
+ * returning INFINITY. */
+static double dense_range_sim(const scan_ctx *c, scan_work *w, size_t stride, unsigned s,
+                              unsigned lo, unsigned hi, double best, int probe)
+{
+    const double cd = w->cd;
+    const double Dlo = c->PDd[lo + 1] - c->PDd[s];
+    const double camu = w->cad * Dlo; /* C * mu_min */
+    const double mu_min = w->mu_f * Dlo;
+    const int64_t Ps = w->P[s];
+    const int64_t op = w->P[hi + 1] - Ps;
+    double ob = mu_min + (range_max(w, stride, lo + 1, hi + 1) - w->A[s]);
+    int64_t Oi;
+    if (ob <= cd / 2 && ob < (double)op) {
+        if (ob <= mu_min)
+            return best;
+        Oi = (int64_t)(ob + 1e-7) + 1;
+    } else {
+        Oi = op;
+    }
+    if (Oi < w->minc || (double)Oi <= mu_min)
+        return best;
+    if (Oi > w->Ci)
+        Oi = w->Ci;
+    if (camu >= thr_get(c, w, (uint64_t)Oi))
+        return best;
+    if (hi - lo < 4) {
+        for (unsigned e = lo; e <= hi; e++) {
+            if (w->P[e + 1] == w->P[e]) /* a window ending on a day without cases is never best */
+                continue;
+            int64_t O = w->P[e + 1] - Ps;
+            double Dw = c->PDd[e + 1] - c->PDd[s];
+            if (O < w->minc || (double)O * cd <= w->cad * Dw)
+                continue;
+            if (w->cad * Dw >= thr_get(c, w, (uint64_t)O))
+                continue;
+            if (probe)
+                return INFINITY;
+            double l = llr_exact((uint64_t)O, w->cad * Dw / cd, c->C);
+            if (l > best)
+                best = l;
+        }
+        return best;
+    }
+    unsigned mid = lo + (hi - lo) / 2;
+    best = dense_range_sim(c, w, stride, s, lo, mid, best, probe);
+    return dense_range_sim(c, w, stride, s, mid + 1, hi, best, probe);
+}
+
+/* Fills st (levels x stride) with the range maxima of a over spans of 2^k. */
+static void sparse_table(double *st, const double *a, size_t stride, unsigned levels)
+{
+    memcpy(st, a, stride * sizeof(double));
+    for (unsigned k = 1; k < levels; k++) {
+        const double *prev = st + (size_t)(k - 1) * stride;
+        double *cur = st + (size_t)k * stride;
+        size_t half = (size_t)1 << (k - 1);
+        for (size_t i = 0; i + ((size_t)1 << k) <= stride; i++)
+            cur[i] = prev[i] > prev[i + half] ? prev[i] : prev[i + half];
+    }
+}
+
+/* Fills P (prefix sums of cum) and A (cumulative excess over the expected share CA / C of
+ * each day); dense_scan adds the sparse table of A when it is needed. */
+static void dense_prepare(const scan_ctx *c, scan_work *w, const uint64_t *cum, uint64_t CA)
 {
     const unsigned T = (unsigned)c->T;
-    const size_t stride = c->T + 1;
     const double f = (double)CA / (double)c->C;
+    w->cad = (double)CA;
+    w->mu_f = f;
     w->P[0] = 0;
     w->A[0] = 0;
     for (unsigned t = 0; t < T; t++) {
-        w->P[t + 1] = w->P[t] + (int64_t)w->cum[t];
-        w->A[t + 1] = (double)w->P[t + 1] - f * (double)c->PD[t + 1];
+        w->P[t + 1] = w->P[t] + (int64_t)cum[t];
+        w->A[t + 1] = (double)w->P[t + 1] - f * c->PDd[t + 1];
     }
-    memcpy(w->st, w->A, stride * sizeof(double));
-    for (unsigned k = 1; k < w->st_levels; k++) {
-        const double *prev = w->st + (size_t)(k - 1) * stride;
-        double *cur = w->st + (size_t)k * stride;
-        unsigned half = 1u << (k - 1);
-        for (unsigned i = 0; i + (1u << k) <= stride; i++)
-            cur[i] = prev[i] > prev[i + half] ? prev[i] : prev[i + half];
+}
+
+/* Replications: the windows of the circle (or block) dense_prepare was given that could beat
+ * b = w->thr_best, found by bands of expected counts, all windows of a band at once.
+ *
+ * A window beats b only if its excess d = O - mu exceeds h(mu) = sqrt(2 b mu C / (C + 2 mu)):
+ * LLR = mu phi(O / mu) + (C - mu) phi((C - O) / (C - mu)) with phi(x) = x ln x - x + 1,
+ * and phi(x) <= (x - 1)^2 / 2 for x >= 1, phi(x) <= (1 - x)^2 / (2 x) for x < 1 (Taylor
+ * with phi'' = 1 / x), so LLR <= d^2 / 2 (1 / mu + 1 / (C - O)), and O <= C / 2. h is
+ * concave, so over a band m0 <= mu <= m1 it lies above its chord kappa mu + cst: a window
+ * of the band needs B[e+1] - B[s] > cst with B = A - kappa u (u[t] = CA / C * PD[t], so
+ * mu = u[e+1] - u[s]). For each end, a sliding-window minimum of B over the band's starts
+ * says whether any start passes; only then are its starts tried, exactly. The bands (see
+ * build_bands) cover every window that starts and ends on a day with cases.
+ *
+ * Returns the best LLR (at least `best`); with probe, INFINITY as soon as a window passes
+ * the exact threshold (see dense_range_sim). */
+static double dense_bands(const scan_ctx *c, scan_work *w, double best, int probe)
+{
+    const double b2 = 2 * w->thr_best, cd = w->cd, cad = w->cad;
+    const unsigned n = (unsigned)c->T + 1;
+    const double f = w->mu_f;
+    const double *A = w->A, *PDd = c->PDd;
+    const int64_t *P = w->P;
+    unsigned *dq = w->dq;
+    double *Bt = w->Bq;
+    double m0 = f * c->band_D[0], h0 = sqrt(b2 * m0 * cd / (cd + 2 * m0));
+    for (unsigned j = 0; j < c->n_bands; j++) {
+        double m1 = f * c->band_D[j + 1];
+        double h1 = sqrt(b2 * m1 * cd / (cd + 2 * m1));
+        double kappa = (h1 - h0) / (m1 - m0), cst = h0 - kappa * m0;
+        cst -= 1e-9 * (1 + fabs(cst)); /* rounding only lets more through */
+        m0 = m1;
+        h0 = h1;
+        const double kf = kappa * f;
+        /* First over all pairs s < t at once (more pairs than the band's, so a looser test):
+         * usually no pair passes and the band is done. */
+        double run = A[0] - kf * PDd[0], gap = -INFINITY;
+        for (unsigned t = 1; t < n; t++) {
+            double bt = A[t] - kf * PDd[t];
+            gap = bt - run > gap ? bt - run : gap;
+            run = bt < run ? bt : run;
+        }
+        if (!(gap > cst))
+            continue;
+        for (unsigned t = 0; t < n; t++)
+            Bt[t] = A[t] - kf * PDd[t];
+        const uint32_t *lo = c->band_lo + (size_t)j * n, *upto = c->band_in + (size_t)j * n;
+        unsigned head = 0, tail = 0, in = 0;
+        for (unsigned t = 1; t < n; t++) {
+            for (unsigned end = upto[t]; in < end; in++) {
+                double bs = Bt[in];
+                while (tail > head && Bt[dq[tail - 1]] >= bs)
+                    tail--;
+                dq[tail++] = in;
+            }
+            while (head < tail && dq[head] < lo[t])
+                head++;
+            if (head == tail || !(Bt[t] - Bt[dq[head]] > cst) || P[t] == P[t - 1])
+                continue;
+            /* Some start passes: try those that do, exactly (window s..t-1). */
+            const double need = Bt[t] - cst;
+            for (unsigned s = lo[t]; s < in; s++) {
+                if (!(Bt[s] < need) || P[s + 1] == P[s])
+                    continue;
+                int64_t O = P[t] - P[s];
+                double Dw = PDd[t] - PDd[s];
+                if (O < w->minc || (double)O * cd <= cad * Dw)
+                    continue;
+                if (cad * Dw >= thr_get(c, w, (uint64_t)O))
+                    continue;
+                if (probe)
+                    return INFINITY;
+                double l = llr_exact((uint64_t)O, cad * Dw / cd, c->C);
+                if (l > best)
+                    best = l;
+            }
+        }
     }
+    return best;
+}
+
+/* The bands of dense_bands: edges D (cases of the whole period in a window) growing by
+ * the factor band_ratio from the fewest cases on a day to the most in a window, and for
+ * each band and each t = e + 1 the starts s whose window s..e falls in it: lo[t] <= s <
+ * in[t]. The same for every circle and replication. */
+static sg_err build_bands(scan_ctx *c, double ratio)
+{
+    uint64_t Dmin = c->C, Dmax = 0;
+    for (size_t t = 0; t < c->T; t++) {
+        if (c->day_total[t] && c->day_total[t] < Dmin)
+            Dmin = c->day_total[t];
+        size_t e = t + c->maxw < c->T ? t + c->maxw : c->T;
+        if (c->PD[e] - c->PD[t] > Dmax)
+            Dmax = c->PD[e] - c->PD[t];
+    }
+    unsigned nb = 0;
+    for (uint64_t D = Dmin; D < Dmax; nb++) {
+        uint64_t D1 = (uint64_t)((double)D * ratio);
+        D = D1 > D ? D1 : D + 1;
+    }
+    if (nb == 0)
+        nb = 1;
+    const size_t n = c->T + 1;
+    c->n_bands = nb;
+    c->band_D = malloc((nb + 1) * sizeof(*c->band_D));
+    c->band_lo = malloc(nb * n * sizeof(*c->band_lo));
+    c->band_in = malloc(nb * n * sizeof(*c->band_in));
+    if (!c->band_D || !c->band_lo || !c->band_in)
+        return SG_NOMEM;
+    uint64_t D = Dmin;
+    for (unsigned j = 0; j <= nb; j++) {
+        c->band_D[j] = (double)(D < Dmax ? D : Dmax);
+        uint64_t D1 = (uint64_t)((double)D * ratio);
+        D = D1 > D ? D1 : D + 1;
+    }
+    if (c->band_D[nb] <= c->band_D[0]) /* one band of one D: any positive width */
+        c->band_D[nb] = c->band_D[0] + 1;
+    for (unsigned j = 0; j < nb; j++) {
+        uint64_t D0 = (uint64_t)c->band_D[j], D1 = (uint64_t)c->band_D[j + 1];
+        uint32_t *lo = c->band_lo + (size_t)j * n, *upto = c->band_in + (size_t)j * n;
+        size_t l = 0, u = 0;
+        lo[0] = upto[0] = 0;
+        for (size_t t = 1; t < n; t++) {
+            while (u < t && c->PD[t] - c->PD[u] >= D0)
+                u++;
+            while (l < t && (t - l > c->maxw || c->PD[t] - c->PD[l] > D1))
+                l++;
+            lo[t] = (uint32_t)l;
+            upto[t] = (uint32_t)u;
+        }
+    }
+    return SG_OK;
+}
+
+/* The windows of the circle (or, with probe, the block) that dense_prepare was given. */
+static double dense_scan(const scan_ctx *c, scan_work *w, uint64_t CA, double best,
+                         scan_best *detail, int probe)
+{
+    const unsigned T = (unsigned)c->T;
+    const size_t stride = c->T + 1;
     const double lnfac = c->lnI[CA] - c->lnC;
-    if (detail == NULL && best > w->thr_best) {
-        w->cur_ver++;
-        w->thr_best = best;
+    if (detail == NULL) {
+        if (best > w->thr_best) {
+            w->cur_ver++;
+            w->thr_best = best;
+        }
+        if (w->thr_best > 0)
+            return dense_bands(c, w, best, probe);
     }
+    sparse_table(w->st, w->A, stride, w->st_levels);
     for (unsigned s = 0; s < T; s++) {
-        if (w->cum[s] == 0) /* nor one starting on such a day */
+        if (w->P[s + 1] == w->P[s]) /* nor one starting on such a day */
             continue;
         unsigned hi = s + c->maxw - 1;
         if (hi > T - 1)
             hi = T - 1;
-        best = dense_range(c, w, stride, CA, lnfac, s, s, hi, best, detail);
+        if (detail) {
+            best = dense_range(c, w, stride, CA, lnfac, s, s, hi, best, detail);
+            continue;
+        }
+        best = dense_range_sim(c, w, stride, s, s, hi, best, probe);
+        if (best == INFINITY)
+            break;
+    }
+    return best;
+}
+
+/* All windows of a circle whose cases fall on many days (retrospective, min_window 1). */
+static double dense_windows(const scan_ctx *c, scan_work *w, uint64_t CA, double best,
+                            scan_best *detail)
+{
+    dense_prepare(c, w, w->cum, CA);
+    return dense_scan(c, w, CA, best, detail, 0);
+}
+
+/* Replications, the circles nbr[a..b] of one centre, all dense: w->cum holds the cases per
+ * day of the circle before a, *CA its cases. A circle can only gain cases and expected
+ * cases as it grows, so a window's LLR in any circle of the block is at most the LLR of its
+ * cases in the largest circle against its expected cases in the smallest evaluated one; if
+ * no window can beat `best` that way (one pass of dense_scan), the whole block is done.
+ * Otherwise it is halved, and a single circle is scanned exactly. On return w->cum and *CA
+ * are those of circle b. */
+static double dense_block(const scan_ctx *c, const scan_rows *rows, scan_work *w, size_t a,
+                          size_t b, uint64_t *CA, double best)
+{
+    uint64_t CA0 = 0, add = 0;
+    int any = 0;
+    uint64_t *tmp = w->cum2;
+    memcpy(tmp, w->cum, c->T * sizeof(*tmp));
+    for (size_t j = a; j <= b; j++) {
+        size_t z = c->nbr[j];
+        for (size_t q = rows->row[z]; q < rows->row[z + 1]; q++)
+            tmp[rows->day[q]] += rows->cnt[q];
+        add += c->loc_total[z];
+        if (!any && c->eval[j]) {
+            any = 1;
+            CA0 = *CA + add;
+        }
+    }
+    if (any) {
+        dense_prepare(c, w, tmp, CA0);
+        double r = dense_scan(c, w, CA0, best, NULL, a < b);
+        if (r == INFINITY) {
+            size_t m = a + (b - a) / 2;
+            best = dense_block(c, rows, w, a, m, CA, best);
+            return dense_block(c, rows, w, m + 1, b, CA, best);
+        }
+        best = r;
+    }
+    w->cum2 = w->cum;
+    w->cum = tmp;
+    *CA += add;
+    return best;
+}
+
+/* Replications: the dense circles nbr[j..end) of one centre, in blocks whose cases grow by at
+ * most SCAN_BLOCK_SHARE of the circle's (the bound of dense_block loosens as the block
+ * grows; on the BH data 0.06 to 0.25 cost about the same). */
+static double dense_tail(const scan_ctx *c, const scan_rows *rows, scan_work *w, size_t j,
+                         size_t end, uint64_t CA, double best)
+{
+    while (j < end) {
+        uint64_t limit = (uint64_t)(SCAN_BLOCK_SHARE * (double)CA), add = c->loc_total[c->nbr[j]];
+        size_t b = j;
+        while (b + 1 < end && add + c->loc_total[c->nbr[b + 1]] <= limit)
+            add += c->loc_total[c->nbr[++b]];
+        uint64_t ca = CA;
+        best = dense_block(c, rows, w, j, b, &ca, best);
+        CA = ca;
+        j = b + 1;
     }
     return best;
 }
@@ -402,7 +714,7 @@ static double scan_all(const scan_ctx *c, const scan_rows *rows, scan_work *w,
     for (size_t i = 0; i < c->n; i++) {
         size_t nd = 0;
         uint64_t CA = 0;
-        int first = 1;
+        int first = 1, tail = 0;
         w->n_nday = 0;
         for (size_t j = c->nbr_start[i]; j < c->nbr_start[i + 1]; j++) {
             size_t z = c->nbr[j];
@@ -455,9 +767,18 @@ static double scan_all(const scan_ctx *c, const scan_rows *rows, scan_work *w,
             for (size_t u = 0; u < w->n_nday; u++)
                 w->is_new[w->nday[u]] = 0;
             w->n_nday = 0;
+            if (dense) {
+                /* The rest of this centre's circles are dense too (nd only grows). */
+                global = dense_tail(c, rows, w, j + 1, c->nbr_start[i + 1], CA, global);
+                tail = 1;
+                break;
+            }
         }
-        for (size_t q = 0; q < nd; q++)
-            w->cum[w->days[q]] = 0;
+        if (tail)
+            memset(w->cum, 0, c->T * sizeof(*w->cum));
+        else
+            for (size_t q = 0; q < nd; q++)
+                w->cum[w->days[q]] = 0;
         if (!per_circle)
             for (size_t u = 0; u < w->n_nday; u++)
                 w->is_new[w->nday[u]] = 0;
@@ -573,10 +894,12 @@ static void work_fini(scan_work *w)
     free(w->rows.day);
     free(w->rows.cnt);
     free(w->cum);
+    free(w->cum2);
     free(w->days);
     free(w->times);
-    free(w->thr);
-    free(w->ver);
+    free(w->te);
+    free(w->dq);
+    free(w->Bq);
     free(w->nday);
     free(w->is_new);
     free(w->Pd);
@@ -589,6 +912,9 @@ static void work_fini(scan_work *w)
 static sg_err work_init(const scan_ctx *c, scan_work *w, int sim)
 {
     memset(w, 0, sizeof(*w));
+    w->cd = (double)c->C;
+    w->Ci = (int64_t)c->C;
+    w->minc = (int64_t)c->o->min_cases;
     w->cum = calloc(c->T, sizeof(*w->cum));
     w->days = malloc(c->T * sizeof(*w->days));
     w->rows.row = malloc((c->n + 1) * sizeof(*w->rows.row));
@@ -602,18 +928,20 @@ static sg_err work_init(const scan_ctx *c, scan_work *w, int sim)
     w->rows.cnt = malloc(c->C * sizeof(*w->rows.cnt));
     if (sim) {
         w->times = malloc(c->C * sizeof(*w->times));
-        w->thr = malloc((c->C + 1) * sizeof(*w->thr));
-        w->ver = calloc(c->C + 1, sizeof(*w->ver));
+        w->te = calloc(c->C + 1, sizeof(*w->te));
+        w->dq = malloc((c->T + 1) * sizeof(*w->dq));
+        w->Bq = malloc((c->T + 1) * sizeof(*w->Bq));
         w->cur_ver = 1;
         w->nday = malloc(c->T * sizeof(*w->nday));
         w->is_new = calloc(c->T, 1);
         w->Pd = malloc((c->T + 1) * sizeof(*w->Pd));
         w->dpos = malloc(c->T * sizeof(*w->dpos));
+        w->cum2 = malloc(c->T * sizeof(*w->cum2));
     }
     if (!w->cum || !w->days || !w->rows.row || !w->rows.day || !w->rows.cnt || !w->P || !w->A ||
         !w->st ||
-        (sim &&
-         (!w->times || !w->thr || !w->ver || !w->nday || !w->is_new || !w->Pd || !w->dpos))) {
+        (sim && (!w->times || !w->te || !w->dq || !w->Bq || !w->nday || !w->is_new || !w->Pd ||
+                 !w->dpos || !w->cum2))) {
         work_fini(w);
         return SG_NOMEM;
     }
@@ -726,6 +1054,10 @@ static void ctx_fini(scan_ctx *c)
     free(c->loc_total);
     free(c->day_total);
     free(c->PD);
+    free(c->PDd);
+    free(c->band_D);
+    free(c->band_lo);
+    free(c->band_in);
     free(c->nbr_start);
     free(c->nbr);
     free(c->nbr_d2);
@@ -832,6 +1164,11 @@ sg_err sg_scan_run(const sg_scan_input *in, const sg_scan_opts *o, sg_scan_resul
     }
     for (size_t t = 0; t < c.T; t++)
         c.PD[t + 1] = c.PD[t] + c.day_total[t];
+    c.PDd = malloc((c.T + 1) * sizeof(*c.PDd));
+    if (!c.PDd)
+        goto fail;
+    for (size_t t = 0; t <= c.T; t++)
+        c.PDd[t] = (double)c.PD[t];
     c.lnI = malloc((c.C + 1) * sizeof(*c.lnI));
     if (!c.lnI)
         goto fail;
@@ -839,41 +1176,25 @@ sg_err sg_scan_run(const sg_scan_input *in, const sg_scan_opts *o, sg_scan_resul
     for (uint64_t i = 1; i <= c.C; i++)
         c.lnI[i] = log((double)i);
     c.lnC = c.lnI[c.C];
+    err = build_bands(&c, SCAN_BAND_RATIO);
+    if (err)
+        goto fail;
     err = build_circles(&c);
     if (err)
         goto fail;
 
-    /* The observed data: best cylinder of every centre. */
+    /* Monte Carlo replications. They start before the observed data's pass, which is one
+     * thread's work and runs beside them in this thread; with a single worker they run after
+     * it, in this thread. */
     err = SG_NOMEM;
-    size_t n_circ = c.nbr_start[c.n];
-    scan_best *pc = calloc(n_circ ? n_circ : 1, sizeof(*pc));
-    cand *cands = calloc(n_circ ? n_circ : 1, sizeof(*cands));
-    scan_work w;
-    if (!pc || !cands || work_init(&c, &w, 0)) {
-        free(pc);
-        free(cands);
-        goto fail;
-    }
-    rows_from_counts(&c, in->counts, &w.rows);
-    scan_all(&c, &w.rows, &w, pc);
-    work_fini(&w);
-    size_t nc = 0;
-    for (size_t i = 0; i < c.n; i++)
-        for (size_t j = c.nbr_start[i]; j < c.nbr_start[i + 1]; j++)
-            if (pc[j].llr > 0)
-                cands[nc++] = (cand){i, pc[j]};
-    free(pc);
-    qsort(cands, nc, sizeof(*cands), cmp_cand);
-
-    /* Monte Carlo replications. */
+    pthread_t *th = NULL;
+    unsigned started = 0;
     if (o->n_reps > 0) {
         c.sim = calloc(o->n_reps, sizeof(*c.sim));
         c.case_loc = malloc(c.C * sizeof(*c.case_loc));
         c.case_time = malloc(c.C * sizeof(*c.case_time));
-        if (!c.sim || !c.case_loc || !c.case_time) {
-            free(cands);
+        if (!c.sim || !c.case_loc || !c.case_time)
             goto fail;
-        }
         size_t k = 0;
         for (size_t z = 0; z < c.n; z++)
             for (size_t t = 0; t < c.T; t++)
@@ -884,28 +1205,57 @@ sg_err sg_scan_run(const sg_scan_input *in, const sg_scan_opts *o, sg_scan_resul
         unsigned nt = sg_stats_threads(o->n_threads);
         if (nt > o->n_reps)
             nt = o->n_reps;
-        pthread_t *th = calloc(nt, sizeof(*th));
-        if (!th || pthread_mutex_init(&c.lock, NULL)) {
+        th = calloc(nt, sizeof(*th));
+        if (!th)
+            goto fail;
+        if (pthread_mutex_init(&c.lock, NULL)) {
             free(th);
-            free(cands);
             goto fail;
         }
-        unsigned started = 0;
-        for (unsigned t = 0; t < nt; t++) {
+        for (unsigned t = 0; nt > 1 && t < nt; t++) {
             if (pthread_create(&th[t], NULL, sim_thread, &c))
                 break;
             started++;
         }
-        if (started == 0)
+    }
+
+    /* The observed data: best cylinder of every centre. */
+    size_t n_circ = c.nbr_start[c.n];
+    scan_best *pc = calloc(n_circ ? n_circ : 1, sizeof(*pc));
+    cand *cands = calloc(n_circ ? n_circ : 1, sizeof(*cands));
+    scan_work w;
+    int obs_ok = pc && cands && work_init(&c, &w, 0) == SG_OK;
+    size_t nc = 0;
+    if (obs_ok) {
+        rows_from_counts(&c, in->counts, &w.rows);
+        scan_all(&c, &w.rows, &w, pc);
+        work_fini(&w);
+        for (size_t i = 0; i < c.n; i++)
+            for (size_t j = c.nbr_start[i]; j < c.nbr_start[i + 1]; j++)
+                if (pc[j].llr > 0)
+                    cands[nc++] = (cand){i, pc[j]};
+        qsort(cands, nc, sizeof(*cands), cmp_cand);
+    }
+    free(pc);
+
+    if (o->n_reps > 0) {
+        if (!obs_ok) { /* stop the replications early */
+            pthread_mutex_lock(&c.lock);
+            c.failed = 1;
+            pthread_mutex_unlock(&c.lock);
+        } else if (started == 0) {
             sim_thread(&c);
+        }
         for (unsigned t = 0; t < started; t++)
             pthread_join(th[t], NULL);
         free(th);
         pthread_mutex_destroy(&c.lock);
-        if (c.failed) {
-            free(cands);
-            goto fail;
-        }
+        if (c.failed)
+            obs_ok = 0;
+    }
+    if (!obs_ok) {
+        free(cands);
+        goto fail;
     }
 
     /* Report: most likely cluster, then those overlapping no reported one in space-time. */
