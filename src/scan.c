@@ -13,15 +13,16 @@
  * the circle can be best (widening a window over a day without cases only adds expected
  * cases), so sparse circles cost little; (2) in Monte Carlo replications only the maximum
  * matters, so whole groups of windows are skipped by bounds that cannot beat the best so
- * far: the LLR threshold mu*(O) is cached per O (no logarithms for nearly every window);
- * a circle's windows are bounded by ranges of end days (sparse table of the cumulative
- * excess) or, once a best exists, all at once by bands of expected counts (dense_bands:
- * from LLR <= d^2/2 (1/mu + 1/(C - O)) a window needs an excess d above a concave function
- * of mu, so one pass of sliding minima per band covers every window); and the growing circles of one centre are bounded in blocks, from the
- * cases of the largest and the expected cases of the smallest (dense_block). All bounds only
- * skip what cannot beat the best, so every replication's maximum is exact and independent
- * of the pruning. (3) The replications run on all cores, each with its own random stream
- * seeded by (seed, r); the observed data's pass runs beside them.
+ * far: the LLR threshold mu*(O) is cached per O (no logarithms for nearly every window); a
+ * circle's windows are bounded by ranges of end days (sparse table of the cumulative excess)
+ * or, once a best exists, all at once by bands of expected counts (dense_bands: from
+ * LLR <= d^2/2 (1/mu + 1/(C - O)) a window needs an excess d above a concave function of
+ * mu, so one pass of sliding minima per band covers every window); and the growing circles
+ * of one centre are bounded in blocks, from the cases of the largest and the expected cases
+ * of the smallest (dense_block). All bounds only skip what cannot beat the best, so every
+ * replication's maximum is exact and independent of the pruning. (3) The replications run
+ * on all cores, each with its own random stream seeded by (seed, r); the observed data's
+ * pass runs beside them.
  */
 #include "safegrid/stats.h"
 
