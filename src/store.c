@@ -168,6 +168,13 @@ enum {
     JOB_EXEC
 };
 
+#define WAKE_STRIPES 64
+
+static unsigned wake_stripe(const sg_store_job *job)
+{
+    return (unsigned)(((uintptr_t)job / sizeof(sg_store_job)) % WAKE_STRIPES);
+}
+
 struct sg_store {
     char *path;
     sg_audit *audit; /* borrowed; NULL: writes are not audited */
@@ -177,7 +184,9 @@ struct sg_store {
     int max_batch;
     pthread_mutex_t mu;
     pthread_cond_t wake_writer;
-    pthread_cond_t wake_callers;
+    /* Callers wait on one of these, chosen by their job's address, so that a commit wakes
+     * only the callers whose stripe had a job in the group, not every caller waiting. */
+    pthread_cond_t wake_callers[WAKE_STRIPES];
     sg_store_job *head, *tail;
     int stopping;
     pthread_mutex_t pool_mu;
@@ -600,6 +609,7 @@ static void *writer_main(void *arg)
         sg_err txerr = run_batch(s, batch, em, sizeof em);
         pthread_mutex_lock(&s->mu);
         s->n_commits++;
+        uint64_t stripes = 0;
         for (sg_store_job *j = batch, *next; j != NULL; j = next) {
             s->n_jobs++;
             next = j->next;
@@ -607,9 +617,12 @@ static void *writer_main(void *arg)
                 j->err = txerr;
                 snprintf(j->msg, sizeof j->msg, "commit failed: %s", em);
             }
-            j->done = 1;
+            stripes |= (uint64_t)1 << wake_stripe(j);
+            j->done = 1; /* j may be gone once its caller wakes: nothing after this */
         }
-        pthread_cond_broadcast(&s->wake_callers);
+        for (unsigned k = 0; k < WAKE_STRIPES; k++)
+            if (stripes & ((uint64_t)1 << k))
+                pthread_cond_broadcast(&s->wake_callers[k]);
         pthread_mutex_unlock(&s->mu);
     }
     return NULL;
@@ -645,7 +658,7 @@ sg_err sg_store_wait(sg_store *s, sg_store_job *job, char *msg, size_t n)
 {
     pthread_mutex_lock(&s->mu);
     while (!job->done)
-        pthread_cond_wait(&s->wake_callers, &s->mu);
+        pthread_cond_wait(&s->wake_callers[wake_stripe(job)], &s->mu);
     pthread_mutex_unlock(&s->mu);
     if (job->err && msg != NULL && n > 0)
         snprintf(msg, n, "%s", job->msg[0] ? job->msg : sg_strerror(job->err));
@@ -691,7 +704,8 @@ sg_err sg_store_open_opts(const char *path, const sg_store_opts *o, sg_store **o
     pthread_mutex_init(&s->pool_mu, NULL);
     pthread_mutex_init(&s->cat_mu, NULL);
     pthread_cond_init(&s->wake_writer, NULL);
-    pthread_cond_init(&s->wake_callers, NULL);
+    for (int k = 0; k < WAKE_STRIPES; k++)
+        pthread_cond_init(&s->wake_callers[k], NULL);
     pthread_cond_init(&s->wake_ckpt, NULL);
     if (s->path == NULL)
         goto fail;
@@ -786,7 +800,8 @@ void sg_store_close(sg_store *s)
         conn_close(s->writer);
     }
     pthread_cond_destroy(&s->wake_writer);
-    pthread_cond_destroy(&s->wake_callers);
+    for (int k = 0; k < WAKE_STRIPES; k++)
+        pthread_cond_destroy(&s->wake_callers[k]);
     pthread_cond_destroy(&s->wake_ckpt);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->pool_mu);
