@@ -717,8 +717,10 @@ int main(void)
     free(text);
 
     /* The servers: safegrid for reads, the ceiling with the same threads, and safegrid with
-     * many threads for creates. The access log goes to /dev/null (at INFO when on). */
+     * many threads for creates. The access log goes to /dev/null (at INFO when on),
+     * buffered as `safegrid serve` buffers it. */
     sg_log_setup(devnull, log_on ? SG_LOG_INFO : SG_LOG_WARN, 0);
+    sg_log_set_buffered(200);
     sg_http *h, *hc;
     sg_http_opts ro = {.listen = "127.0.0.1:0",
                        .threads = (unsigned)threads,

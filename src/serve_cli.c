@@ -160,6 +160,8 @@ int sg_serve_cli(int argc, char **argv)
     char *colon = strrchr(host, ':');
     if (colon)
         *colon = '\0';
+    /* The access log is written in batches, a fifth of a second at most behind. */
+    sg_log_set_buffered(200);
     printf("safegrid: serving %s on http://%s:%u/ (%u threads); stop with Ctrl-C or SIGTERM\n", db,
            host[0] ? host : "0.0.0.0", sg_http_port(h), sg_http_threads(h));
     fflush(stdout);
@@ -169,6 +171,7 @@ int sg_serve_cli(int argc, char **argv)
         ;
     sg_log(SG_LOG_INFO, "serve.stop", "signal %d: draining requests in flight", sig);
     sg_http_stop(h);
+    sg_log_set_buffered(0);
     sg_service_close(&sv);
     sg_log(SG_LOG_INFO, "serve.stop", "store closed");
     pthread_sigmask(SIG_SETMASK, &old, NULL);

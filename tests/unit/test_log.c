@@ -213,12 +213,52 @@ static void test_threads_whole_lines(void **state)
     fclose(f);
 }
 
+/* What the file behind f holds now, read through its descriptor (not the stream, which
+ * the logger's flusher thread may be writing). */
+static char *peek(FILE *f)
+{
+    static char buf[4096];
+    ssize_t got = pread(fileno(f), buf, sizeof buf - 1, 0);
+    buf[got > 0 ? got : 0] = '\0';
+    return buf;
+}
+
+/* Buffered lines wait, then come out in order: by the flusher's interval, before a WARN
+ * line, and when buffering ends. */
+static void test_buffered(void **state)
+{
+    (void)state;
+    FILE *f = tmpfile();
+    sg_log_setup(f, SG_LOG_INFO, 0);
+    assert_int_equal(sg_log_set_buffered(300), 0);
+    sg_log(SG_LOG_INFO, "a", "first");
+    assert_null(strstr(peek(f), "first"));
+    struct timespec ts = {0, 700000000};
+    nanosleep(&ts, NULL);
+    assert_non_null(strstr(peek(f), "a: first"));
+    sg_log(SG_LOG_INFO, "b", "second");
+    sg_log(SG_LOG_WARN, "c", "third");
+    char *s = peek(f);
+    char *b = strstr(s, "b: second"), *c = strstr(s, "c: third");
+    assert_non_null(b);
+    assert_non_null(c);
+    assert_true(b < c);
+    sg_log(SG_LOG_INFO, "d", "fourth");
+    assert_int_equal(sg_log_set_buffered(0), 0);
+    assert_non_null(strstr(peek(f), "d: fourth"));
+    sg_log(SG_LOG_INFO, "e", "unbuffered");
+    assert_non_null(strstr(peek(f), "e: unbuffered"));
+    sg_log_setup(NULL, SG_LOG_INFO, 0);
+    fclose(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_format), cmocka_unit_test(test_text_escapes_control),
         cmocka_unit_test(test_json_format), cmocka_unit_test(test_long_message_cut),
         cmocka_unit_test(test_levels),      cmocka_unit_test(test_threads_whole_lines),
+        cmocka_unit_test(test_buffered),
     };
     return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }
