@@ -251,7 +251,9 @@ await step('the area map colours the grid and the area tree counts open cases', 
   await staff.waitForSelector('#areas-map path.leaflet-interactive', { state: 'attached', timeout: TIMEOUT });
   await staff.waitForSelector('#area-tree li', { timeout: TIMEOUT });
   const text = await staff.textContent('#area-tree');
-  expect(/CENTRO/.test(text) && /[56] open/.test(text), `CENTRO with its open cases in the tree, got "${text.slice(0, 200)}"`);
+  expect(/CENTRO/.test(text) && /6 open/.test(text), `CENTRO with its 6 open cases in the tree, got "${text.slice(0, 200)}"`);
+  // 240 neighbourhoods and the 6 open cases of CENTRO as points.
+  await staff.waitForFunction(() => document.querySelectorAll('#areas-map path.leaflet-interactive').length === 246, null, { timeout: TIMEOUT });
   await shot(staff, '10-staff-area-map');
   await axe(staff, 'staff area map');
   await staff.click('#area-tree button');
@@ -302,6 +304,33 @@ await step('the public statistics count the new report', async () => {
   const after = await monthlyCount(page);
   expect(after === '6', `count 6 after (was ${before}), got "${after}"`);
   await shot(page, '14-public-stats-after');
+});
+
+await step('a report made with the keyboard alone', async () => {
+  await page.goto(`${BASE}?${CENTRE}#report`);
+  await ready(page);
+  await page.waitForSelector('#report-map path.leaflet-interactive', { state: 'attached', timeout: TIMEOUT });
+  const tabTo = async (id) => {
+    for (let i = 0; i < 30; i++) {
+      await page.keyboard.press('Tab');
+      if (await page.evaluate((x) => document.activeElement && document.activeElement.id === x, id)) return;
+    }
+    throw new Error(`Tab never reached #${id}`);
+  };
+  await tabTo('r-category');
+  await page.keyboard.press('ArrowDown'); // the first kind after "Choose…"
+  expect((await page.inputValue('#r-category')) !== '', 'a kind chosen with the arrow key');
+  await tabTo('r-usecentre');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#nearby-list li', { timeout: TIMEOUT });
+  expect(Math.abs(Number(await page.inputValue('#r-lat')) + 19.919) < 0.001, 'the map centre as the place');
+  await tabTo('r-description');
+  await page.keyboard.type('Street light out at the corner, all night');
+  await tabTo('r-contact');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#report-done:not([hidden])', { timeout: TIMEOUT });
+  expect(await page.evaluate(() => document.activeElement.id === 'report-done'), 'focus on the confirmation');
 });
 
 await step('the page switches to Simplified Chinese and keeps the choice', async () => {

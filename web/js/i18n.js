@@ -168,6 +168,8 @@ const catalogue = {
     'areas.legend': 'Open cases per area',
     'areas.show': 'Show the queue of {area}',
     'areas.count': '{open} open, {overdue} overdue',
+    'areas.point': 'open case',
+    'areas.point.overdue': 'overdue case',
 
     'err.network': 'The server could not be reached. Try again.',
     'err.server': 'Something went wrong: {message}',
@@ -359,6 +361,8 @@ const catalogue = {
     'areas.legend': '各区域未办结案件数',
     'areas.show': '显示 {area} 的待办',
     'areas.count': '未办结 {open} 件，超期 {overdue} 件',
+    'areas.point': '未办结案件',
+    'areas.point.overdue': '超期案件',
 
     'err.network': '无法连接服务器，请重试。',
     'err.server': '出错了：{message}',

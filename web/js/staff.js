@@ -210,11 +210,27 @@ async function loadMap() {
       gridLayer.setStyle(styleArea);
       gridMap.invalidateSize();
     }
+    await drawCasePoints();
     renderLegend();
     $('map-error').textContent = '';
   } catch (e) {
     $('map-error').textContent = errorText(e);
   }
+}
+
+// The open cases in scope as points (staff see places; the public never does).
+let pointsLayer = null;
+async function drawCasePoints() {
+  const d = await api('/api/v1/cases', { query: { status: 'open', limit: 1000 } });
+  if (pointsLayer) pointsLayer.remove();
+  pointsLayer = L.layerGroup(d.items.filter((c) => c.lat !== null && c.lon !== null).map((c) => {
+    const late = isOverdue(c);
+    const m = L.circleMarker([c.lat, c.lon], { radius: 6, weight: 2, color: late ? '#7a1010' : '#0d3b66',
+      fillColor: late ? '#d7263d' : '#3c91e6', fillOpacity: 0.9 });
+    m.bindTooltip(() => `${c.tracking_code} · ${catName(c.category)} · ${label('status', c.status)}${late ? ` · ${t('overdue')}` : ''}`);
+    m.on('click', () => { location.hash = `#case/${c.id}`; });
+    return m;
+  })).addTo(gridMap);
 }
 
 function styleArea(f) {
@@ -240,7 +256,9 @@ function renderLegend() {
       const next = SHADES[i + 1];
       const text = next ? (next[0] - 1 > min ? `${fmtNumber(min)}–${fmtNumber(next[0] - 1)}` : fmtNumber(min)) : `${fmtNumber(min)}+`;
       return el('span', {}, el('i', { style: `background:${SHADES[i][1]}` }), text);
-    }));
+    }),
+    el('span', {}, el('i', { class: 'dot', style: 'background:#3c91e6' }), t('areas.point')),
+    el('span', {}, el('i', { class: 'dot', style: 'background:#d7263d' }), t('areas.point.overdue')));
 }
 
 function renderTree() {
