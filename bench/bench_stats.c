@@ -345,6 +345,44 @@ static int scan_by_cell(const events *e, double cell, long day0, size_t T, unsig
     return 0;
 }
 
+/* The scaled sets of the scan: the data tiled k times side by side (x shifted by the extent
+ * plus 1 km each time, the same days), or every count multiplied by k. */
+static int scan_tile(const scan_data *s, size_t k, scan_data *out)
+{
+    double xmin = s->xy[0], xmax = s->xy[0];
+    for (size_t z = 1; z < s->n_loc; z++) {
+        xmin = fmin(xmin, s->xy[2 * z]);
+        xmax = fmax(xmax, s->xy[2 * z]);
+    }
+    out->n_loc = s->n_loc * k;
+    out->T = s->T;
+    out->xy = malloc(out->n_loc * 2 * sizeof(double));
+    out->counts = malloc(out->n_loc * s->T * sizeof(uint32_t));
+    if (!out->xy || !out->counts)
+        return -1;
+    for (size_t r = 0; r < k; r++) {
+        for (size_t z = 0; z < s->n_loc; z++) {
+            out->xy[2 * (r * s->n_loc + z)] = s->xy[2 * z] + (double)r * (xmax - xmin + 1000);
+            out->xy[2 * (r * s->n_loc + z) + 1] = s->xy[2 * z + 1];
+        }
+        memcpy(out->counts + r * s->n_loc * s->T, s->counts, s->n_loc * s->T * sizeof(uint32_t));
+    }
+    return 0;
+}
+
+static int scan_mult(const scan_data *s, unsigned k, scan_data *out)
+{
+    *out = *s;
+    out->xy = malloc(s->n_loc * 2 * sizeof(double));
+    out->counts = malloc(s->n_loc * s->T * sizeof(uint32_t));
+    if (!out->xy || !out->counts)
+        return -1;
+    memcpy(out->xy, s->xy, s->n_loc * 2 * sizeof(double));
+    for (size_t i = 0; i < s->n_loc * s->T; i++)
+        out->counts[i] = s->counts[i] * k;
+    return 0;
+}
+
 /* With dump=FILE on the command line, every scan appends its most likely cluster and its
  * simulated maxima (%.17g) there, so two builds can be compared for identical results. */
 static const char *dump_path;
@@ -584,6 +622,25 @@ int main(int argc, char **argv)
                        "SaTScan v10.3.2: 576 s wall, 1,142 s CPU (323 locations, 2 cores)");
             free(s.xy);
             free(s.counts);
+        }
+        /* Scaled sets: tiled in space (x10; x100 would need 32,400 x 16,200 circles, over
+         * 20 GB for the observed pass's per-circle results), and the counts x10 and x100. */
+        const char *scaled[] = {"x10", "c10", "c100"};
+        for (size_t q = 0; q < 3; q++) {
+            if (!has_set(sets, scaled[q]))
+                continue;
+            scan_data b, t;
+            scan_by_group(&bh, d0, 181, &b);
+            int rc = q == 0 ? scan_tile(&b, 10, &t) : scan_mult(&b, q == 1 ? 10 : 100, &t);
+            char label[64];
+            snprintf(label, sizeof(label), q == 0 ? "BH tiled x10 (days)" : "BH counts x%u (days)",
+                     q == 1 ? 10u : 100u);
+            if (rc == 0)
+                bench_scan(label, &t, q == 0 ? cell_reps : reps, NULL);
+            free(b.xy);
+            free(b.counts);
+            free(t.xy);
+            free(t.counts);
         }
         if (has_set(sets, "cells")) {
             scan_by_cell(&bh, 250, d0, 181, 1, &s);
