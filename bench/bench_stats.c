@@ -17,8 +17,13 @@
  * (scripts/deps/bench/stats.list); otherwise its columns say "n/a".
  *
  * Run from the repository root: make build/rel/bench_stats && build/rel/bench_stats
- * [quick] [gistar|scan] ("quick" runs 99 instead of 999 scan replications; gistar or scan
- * runs only that part).
+ * [quick] [gistar|scan|surge] [reps=N] [cell-reps=N] [sets=LIST] [dump=FILE] ("quick" runs
+ * 99 instead of 999 scan replications; gistar, scan or surge runs only that part; reps and
+ * cell-reps set the scan's replications for the neighbourhoods and counts-scaled sets, and
+ * for the cell-level and tiled sets (default 9); sets picks scan data sets from bh, cells,
+ * clm, x10 (BH tiled 10 times), c10 and c100 (BH counts times 10 and 100), default
+ * bh,cells,clm; dump appends each scan's clusters and simulated maxima to FILE, to compare
+ * two builds).
  */
 #include <math.h>
 #include <stdio.h>
