@@ -38,6 +38,7 @@
 #include "http_int.h"
 #include "safegrid/buf.h"
 #include "safegrid/log.h"
+#include "safegrid/timefmt.h"
 
 #define MAX_QUERY_PAIRS 32
 
@@ -222,6 +223,57 @@ sg_err sg_http_req_query(sg_http_req *r, const char *const *allowed, sg_http_que
                          size_t n)
 {
     return sg_http_query_parse(r->query_raw, allowed, &r->arena, out, msg, n);
+}
+
+sg_err sg_json_buf_str(sg_buf *b, const char *s)
+{
+    if (s == NULL || s[0] == '\0')
+        return sg_buf_puts(b, "null");
+    sg_err err = sg_buf_puts(b, "\"");
+    const char *run = s;
+    for (const char *p = s; !err && *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        err = sg_buf_append(b, run, (size_t)(p - run));
+        if (!err)
+            err = c == '"'    ? sg_buf_puts(b, "\\\"")
+                  : c == '\\' ? sg_buf_puts(b, "\\\\")
+                              : sg_buf_printf(b, "\\u%04x", c);
+        run = p + 1;
+    }
+    if (!err)
+        err = sg_buf_puts(b, run);
+    if (!err)
+        err = sg_buf_puts(b, "\"");
+    return err;
+}
+
+sg_err sg_json_buf_time(sg_buf *b, int64_t t)
+{
+    char ts[32];
+    if (t == 0 || sg_time_format(t, ts, sizeof ts) != SG_OK)
+        return sg_buf_puts(b, "null");
+    return sg_buf_printf(b, "\"%s\"", ts);
+}
+
+sg_err sg_json_buf_num(sg_buf *b, double v)
+{
+    return isfinite(v) ? sg_buf_printf(b, "%.12g", v) : sg_buf_puts(b, "null");
+}
+
+sg_err sg_http_reply_buf(sg_http_req *r, sg_buf *b, sg_err err, sg_http_reply *out, char *msg,
+                         size_t n)
+{
+    char *body = err ? NULL : sg_arena_strndup(&r->arena, b->data, b->len);
+    size_t len = b->len;
+    sg_buf_fini(b);
+    if (body == NULL)
+        return sg_errf(SG_NOMEM, msg, n, "the response exceeds the request's memory limit");
+    out->body = body;
+    out->len = len;
+    out->ctype = "application/json";
+    return SG_OK;
 }
 
 json_t *sg_json_str_or_null(const char *s)

@@ -30,39 +30,8 @@
 
 static const char *const no_params[] = {NULL};
 
-/* Appends s to b as a JSON string (or null for NULL/""), escaping quotes, backslashes and
- * control characters. The store's strings are UTF-8, so other bytes pass through. */
-static sg_err buf_json_str(sg_buf *b, const char *s)
-{
-    if (s == NULL || s[0] == '\0')
-        return sg_buf_puts(b, "null");
-    sg_err err = sg_buf_puts(b, "\"");
-    const char *run = s;
-    for (const char *p = s; !err && *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        err = sg_buf_append(b, run, (size_t)(p - run));
-        if (!err)
-            err = c == '"'    ? sg_buf_puts(b, "\\\"")
-                  : c == '\\' ? sg_buf_puts(b, "\\\\")
-                              : sg_buf_printf(b, "\\u%04x", c);
-        run = p + 1;
-    }
-    if (!err)
-        err = sg_buf_puts(b, run);
-    if (!err)
-        err = sg_buf_puts(b, "\"");
-    return err;
-}
-
-static sg_err buf_json_time(sg_buf *b, int64_t t)
-{
-    char ts[32];
-    if (t == 0 || sg_time_format(t, ts, sizeof ts) != SG_OK)
-        return sg_buf_puts(b, "null");
-    return sg_buf_printf(b, "\"%s\"", ts);
-}
+#define buf_json_str sg_json_buf_str
+#define buf_json_time sg_json_buf_time
 
 /* GET /api/v1/track/{code}. The JSON is written by hand rather than through jansson:
  * this is the busiest public read, and a tree of small objects per event cost it about a
@@ -120,15 +89,7 @@ static sg_err h_track(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
     err = err ? err : sg_buf_puts(&b, "]}");
     sg_event_list_free(ev, n_ev);
     sg_case_fini(&c);
-    char *body = err ? NULL : sg_arena_strndup(&r->arena, b.data, b.len);
-    size_t len = b.len;
-    sg_buf_fini(&b);
-    if (body == NULL)
-        return sg_errf(SG_NOMEM, msg, n, "the response exceeds the request's memory limit");
-    out->body = body;
-    out->len = len;
-    out->ctype = "application/json";
-    return SG_OK;
+    return sg_http_reply_buf(r, &b, err, out, msg, n);
 }
 
 /* GET /api/v1/categories */

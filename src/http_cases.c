@@ -161,31 +161,57 @@ sg_err sg_http_h_me(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 
 /* ---- cases ------------------------------------------------------------------------------ */
 
-static json_t *case_json(const sg_case *c, const sg_areas *areas)
+/* Writes c's members (without the braces) into b: written by hand, as the case is in
+ * every list and every case read. */
+static sg_err case_fields(sg_buf *b, const sg_case *c, const sg_areas *areas)
 {
     const sg_area_row *a = c->area_id ? sg_areas_get(areas, c->area_id) : NULL;
     const sg_org_row *o = c->org_id ? sg_areas_org(areas, c->org_id) : NULL;
-    json_t *j = json_pack(
-        "{s:I, s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)c->id,
-        "tracking_code", c->tracking_code, "type", c->type, "category", c->category, "status",
-        c->status, "priority", c->priority, "title", sg_json_str_or_null(c->title), "description",
-        sg_json_str_or_null(c->description), "lon", sg_json_num_or_null(c->lon), "lat",
-        sg_json_num_or_null(c->lat), "area", sg_json_str_or_null(a ? a->code : NULL), "org",
-        sg_json_str_or_null(o ? o->code : NULL));
-    if (j == NULL)
-        return NULL;
-    json_t *more =
-        json_pack("{s:o, s:o, s:o, s:o, s:i, s:I, s:o}", "created_at", json_time(c->created_at),
-                  "updated_at", json_time(c->updated_at), "due_at", json_time(c->due_at),
-                  "closed_at", json_time(c->closed_at), "escalations", c->escalations, "version",
-                  (json_int_t)c->version, "source", sg_json_str_or_null(c->source));
-    if (more == NULL || json_object_update(j, more) != 0) {
-        json_decref(more);
-        json_decref(j);
-        return NULL;
-    }
-    json_decref(more);
-    return j;
+    sg_err err = sg_buf_printf(b, "\"id\":%lld,\"tracking_code\":", (long long)c->id);
+    err = err ? err : sg_json_buf_str(b, c->tracking_code);
+    err = err ? err : sg_buf_puts(b, ",\"type\":");
+    err = err ? err : sg_json_buf_str(b, c->type);
+    err = err ? err : sg_buf_puts(b, ",\"category\":");
+    err = err ? err : sg_json_buf_str(b, c->category);
+    err = err ? err : sg_buf_puts(b, ",\"status\":");
+    err = err ? err : sg_json_buf_str(b, c->status);
+    err = err ? err : sg_buf_printf(b, ",\"priority\":%d,\"title\":", c->priority);
+    err = err ? err : sg_json_buf_str(b, c->title);
+    err = err ? err : sg_buf_puts(b, ",\"description\":");
+    err = err ? err : sg_json_buf_str(b, c->description);
+    err = err ? err : sg_buf_puts(b, ",\"lon\":");
+    err = err ? err : sg_json_buf_num(b, c->lon);
+    err = err ? err : sg_buf_puts(b, ",\"lat\":");
+    err = err ? err : sg_json_buf_num(b, c->lat);
+    err = err ? err : sg_buf_puts(b, ",\"area\":");
+    err = err ? err : sg_json_buf_str(b, a ? a->code : NULL);
+    err = err ? err : sg_buf_puts(b, ",\"org\":");
+    err = err ? err : sg_json_buf_str(b, o ? o->code : NULL);
+    err = err ? err : sg_buf_puts(b, ",\"created_at\":");
+    err = err ? err : sg_json_buf_time(b, c->created_at);
+    err = err ? err : sg_buf_puts(b, ",\"updated_at\":");
+    err = err ? err : sg_json_buf_time(b, c->updated_at);
+    err = err ? err : sg_buf_puts(b, ",\"due_at\":");
+    err = err ? err : sg_json_buf_time(b, c->due_at);
+    err = err ? err : sg_buf_puts(b, ",\"closed_at\":");
+    err = err ? err : sg_json_buf_time(b, c->closed_at);
+    err = err ? err
+              : sg_buf_printf(b, ",\"escalations\":%d,\"version\":%lld,\"source\":", c->escalations,
+                              (long long)c->version);
+    err = err ? err : sg_json_buf_str(b, c->source);
+    return err;
+}
+
+/* Replies with one case as a JSON object. */
+static sg_err reply_case(sg_http_req *r, const sg_case *c, const sg_areas *areas,
+                         sg_http_reply *out, char *msg, size_t n)
+{
+    sg_buf b;
+    sg_buf_init(&b, r->arena.max / 2);
+    sg_err err = sg_buf_puts(&b, "{");
+    err = err ? err : case_fields(&b, c, areas);
+    err = err ? err : sg_buf_puts(&b, "}");
+    return sg_http_reply_buf(r, &b, err, out, msg, n);
 }
 
 /* Reads {id} and the case, and checks it is in the caller's scope (404 otherwise). On
@@ -344,19 +370,19 @@ sg_err sg_http_h_case_create(sg_http_req *r, sg_http_reply *out, char *msg, size
         sg_areas_release(areas);
         return err;
     }
-    json_t *j;
+    out->status = 201;
     if (r->who.role == SG_ROLE_PUBLIC) {
         /* The reporter gets what lets them follow the case, nothing internal. */
-        j = json_pack("{s:s, s:s, s:s, s:o, s:o}", "tracking_code", c.tracking_code, "category",
-                      c.category, "status", c.status, "created_at", json_time(c.created_at),
-                      "due_at", json_time(c.due_at));
+        json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:o}", "tracking_code", c.tracking_code,
+                              "category", c.category, "status", c.status, "created_at",
+                              json_time(c.created_at), "due_at", json_time(c.due_at));
+        err = sg_http_reply_take(r, j, out, msg, n);
     } else {
-        j = case_json(&c, areas);
+        err = reply_case(r, &c, areas, out, msg, n);
     }
     sg_areas_release(areas);
     sg_case_fini(&c);
-    out->status = 201;
-    return sg_http_reply_take(r, j, out, msg, n);
+    return err;
 }
 
 /* Parses a time given as Unix seconds or RFC 3339. */
@@ -460,37 +486,47 @@ sg_err sg_http_h_case_list(sg_http_req *r, sg_http_reply *out, char *msg, size_t
         sg_areas_release(areas);
         return err;
     }
-    json_t *items = json_array();
-    for (size_t i = 0; items && i < l.n_items; i++)
-        if (json_array_append_new(items, case_json(&l.items[i], areas)) != 0) {
-            json_decref(items);
-            items = NULL;
-        }
+    sg_buf b;
+    sg_buf_init(&b, r->arena.max / 2);
+    err = sg_buf_puts(&b, "{\"items\":[");
+    for (size_t i = 0; !err && i < l.n_items; i++) {
+        err = sg_buf_puts(&b, i ? ",{" : "{");
+        err = err ? err : case_fields(&b, &l.items[i], areas);
+        err = err ? err : sg_buf_puts(&b, "}");
+    }
+    if (!err && l.next_cursor)
+        err = sg_buf_printf(&b, "],\"next_cursor\":%lld}", (long long)l.next_cursor);
+    else if (!err)
+        err = sg_buf_puts(&b, "],\"next_cursor\":null}");
     sg_areas_release(areas);
-    json_t *j =
-        items ? json_pack("{s:o, s:o}", "items", items, "next_cursor",
-                          l.next_cursor ? json_integer((json_int_t)l.next_cursor) : json_null())
-              : NULL;
     sg_case_list_fini(&l);
-    return sg_http_reply_take(r, j, out, msg, n);
+    return sg_http_reply_buf(r, &b, err, out, msg, n);
 }
 
-/* The transitions from c's state that who's role may make: the buttons a client shows. */
-static json_t *actions_json(const sg_case *c, const sg_principal *who)
+/* Writes the transitions from c's state that who's role may make (the buttons a client
+ * shows) as a JSON array. */
+static sg_err actions_buf(sg_buf *b, const sg_case *c, const sg_principal *who)
 {
     size_t nt;
     const sg_transition *t = sg_case_workflow(&nt);
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < nt; i++) {
+    sg_err err = sg_buf_puts(b, "[");
+    int first = 1;
+    for (size_t i = 0; !err && i < nt; i++) {
         if (strcmp(t[i].type, c->type) != 0 || strcmp(t[i].from, c->status) != 0 ||
             !(t[i].roles & (unsigned)who->role))
             continue;
-        json_array_append_new(a, json_pack("{s:s, s:b, s:o, s:o}", "to", t[i].to, "needs_reason",
-                                           t[i].needs_reason, "data_key",
-                                           sg_json_str_or_null(t[i].data_key), "data_values",
-                                           sg_json_str_or_null(t[i].data_values)));
+        err = sg_buf_puts(b, first ? "{\"to\":" : ",{\"to\":");
+        first = 0;
+        err = err ? err : sg_json_buf_str(b, t[i].to);
+        err = err ? err
+                  : sg_buf_printf(b, ",\"needs_reason\":%s,\"data_key\":",
+                                  t[i].needs_reason ? "true" : "false");
+        err = err ? err : sg_json_buf_str(b, t[i].data_key);
+        err = err ? err : sg_buf_puts(b, ",\"data_values\":");
+        err = err ? err : sg_json_buf_str(b, t[i].data_values);
+        err = err ? err : sg_buf_puts(b, "}");
     }
-    return a;
+    return err ? err : sg_buf_puts(b, "]");
 }
 
 /* GET /api/v1/cases/{id}: the case, the actions open to the caller, and -- for the roles
@@ -502,12 +538,14 @@ sg_err sg_http_h_case_get(sg_http_req *r, sg_http_reply *out, char *msg, size_t 
     sg_err err = read_case_in_scope(r, &c, &areas, msg, n);
     if (err)
         return err;
-    json_t *j = case_json(&c, areas);
+    sg_buf b;
+    sg_buf_init(&b, r->arena.max / 2);
+    err = sg_buf_puts(&b, "{");
+    err = err ? err : case_fields(&b, &c, areas);
     sg_areas_release(areas);
-    if (j)
-        json_object_set_new(j, "actions", actions_json(&c, &r->who));
-    if (j && c.personal && sg_auth_reads_personal(&r->who)) {
-        json_t *personal = NULL;
+    err = err ? err : sg_buf_puts(&b, ",\"actions\":");
+    err = err ? err : actions_buf(&b, &c, &r->who);
+    if (!err && c.personal && sg_auth_reads_personal(&r->who)) {
         if (r->srv->key == NULL) {
             err = sg_errf(SG_IO, msg, n, "the server has no field key to open personal data");
         } else {
@@ -521,19 +559,29 @@ sg_err sg_http_h_case_get(sg_http_req *r, sg_http_reply *out, char *msg, size_t 
                 err = sg_crypto_open_text(r->srv->key, SG_SEAL_CASE_PERSONAL, c.personal, &plain,
                                           &len, msg, n);
             if (!err) {
-                personal = json_loadb(plain, len, 0, NULL);
+                /* Re-serialised rather than copied: what leaves is always one JSON value. */
+                json_t *p = json_loadb(plain, len, 0, NULL);
                 sg_crypto_free_plain(plain, len);
+                char *text = p ? json_dumps(p, JSON_COMPACT) : NULL;
+                json_decref(p);
+                err = sg_buf_puts(&b, ",\"personal\":");
+                err = err ? err : sg_buf_puts(&b, text ? text : "null");
+                if (text) {
+                    sodium_memzero(text, strlen(text));
+                    free(text);
+                }
             }
         }
-        if (!err)
-            json_object_set_new(j, "personal", personal ? personal : json_null());
     }
     sg_case_fini(&c);
     if (err) {
-        json_decref(j);
+        if (b.data)
+            sodium_memzero(b.data, b.len);
+        sg_buf_fini(&b);
         return err;
     }
-    return sg_http_reply_take(r, j, out, msg, n);
+    err = sg_buf_puts(&b, "}");
+    return sg_http_reply_buf(r, &b, err, out, msg, n);
 }
 
 /* GET /api/v1/cases/{id}/events */

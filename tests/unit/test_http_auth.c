@@ -706,6 +706,42 @@ static void test_static_files(void **state)
     assert_int_equal(req(NULL, "POST", "/app.js", "{}", &r), 404);
 }
 
+/* The hand-written case JSON carries any text through: quotes, backslashes, control
+ * characters and non-ASCII come back equal after a JSON parser (jansson) reads them. */
+static void test_case_text_round_trip(void **state)
+{
+    (void)state;
+    const char *title = "a \"quoted\" back\\slash\nnew line\ttab \x01 \xe5\x9d\x91 pothole";
+    json_t *in = json_pack("{s:s, s:s, s:f, s:f}", "category", "pothole", "title", title, "lon",
+                           cell_pt[OWN][0], "lat", cell_pt[OWN][1]);
+    char *body = json_dumps(in, JSON_COMPACT);
+    json_decref(in);
+    resp r;
+    assert_int_equal(req(&F.c[2], "POST", "/api/v1/cases", body, &r), 201);
+    free(body);
+    json_t *j = json_loads(r.body, 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "title")), title);
+    assert_true(json_real_value(json_object_get(j, "lon")) == cell_pt[OWN][0] ||
+                json_integer_value(json_object_get(j, "lon")) == (json_int_t)cell_pt[OWN][0]);
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/cases/%lld",
+             (long long)json_integer_value(json_object_get(j, "id")));
+    json_decref(j);
+    assert_int_equal(req(&F.c[2], "GET", path, NULL, &r), 200);
+    j = json_loads(r.body, 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "title")), title);
+    assert_true(json_is_array(json_object_get(j, "actions")));
+    json_decref(j);
+    assert_int_equal(req(&F.c[2], "GET", "/api/v1/cases?area=T1&limit=3", NULL, &r), 200);
+    j = json_loads(r.body, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 3);
+    assert_true(json_is_integer(json_object_get(j, "next_cursor")));
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -721,6 +757,7 @@ int main(void)
         cmocka_unit_test(test_open_by_area),
         cmocka_unit_test(test_feedback),
         cmocka_unit_test(test_static_files),
+        cmocka_unit_test(test_case_text_round_trip),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
