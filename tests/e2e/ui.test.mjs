@@ -341,6 +341,7 @@ await step('the page switches to Simplified Chinese and keeps the choice', async
   await page.waitForSelector('header nav a[href="#report"]:text("反映问题")', { timeout: TIMEOUT });
   expect((await page.getAttribute('html', 'lang')) === 'zh-Hans', 'html lang zh-Hans');
   expect((await page.textContent('#report-form button[type=submit]')).trim() === '提交', 'the submit button in Chinese');
+  expect((await page.getAttribute('#report-map .leaflet-control-zoom-in', 'title')) === '放大', 'the map\'s zoom button in Chinese');
   await page.selectOption('#r-category', 'pothole');
   await page.click('#r-usecentre');
   await page.waitForSelector('#nearby-list li', { timeout: TIMEOUT });

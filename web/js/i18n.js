@@ -171,6 +171,8 @@ const catalogue = {
     'areas.point': 'open case',
     'areas.point.overdue': 'overdue case',
 
+    'map.zoomin': 'Zoom in',
+    'map.zoomout': 'Zoom out',
     'err.network': 'The server could not be reached. Try again.',
     'err.server': 'Something went wrong: {message}',
     'err.ratelimit': 'Too many requests. Wait a moment and try again.',
@@ -364,6 +366,8 @@ const catalogue = {
     'areas.point': '未办结案件',
     'areas.point.overdue': '超期案件',
 
+    'map.zoomin': '放大',
+    'map.zoomout': '缩小',
     'err.network': '无法连接服务器，请重试。',
     'err.server': '出错了：{message}',
     'err.ratelimit': '请求过于频繁，请稍后再试。',

@@ -4,6 +4,7 @@
 // is a finished map of the jurisdiction on its own.
 import * as L from '../vendor/leaflet/leaflet-src.esm.js';
 import { api } from './api.js';
+import { t, onLangChange } from './i18n.js';
 
 export { L };
 
@@ -46,8 +47,14 @@ export async function makeMap(el, label) {
   const cfg = await config();
   el.classList.add('sg-map');
   if (!cfg.tiles) el.classList.add('sg-map-plain');
-  const map = L.map(el, { keyboard: true, zoomSnap: 0.25, attributionControl: true });
+  const map = L.map(el, { keyboard: true, zoomSnap: 0.25, attributionControl: true, zoomControl: false });
   map.attributionControl.setPrefix(false);
+  // The zoom buttons' names from the catalogue, renamed when the language changes.
+  let zoom = L.control.zoom({ zoomInTitle: t('map.zoomin'), zoomOutTitle: t('map.zoomout') }).addTo(map);
+  onLangChange(() => {
+    zoom.remove();
+    zoom = L.control.zoom({ zoomInTitle: t('map.zoomin'), zoomOutTitle: t('map.zoomout') }).addTo(map);
+  });
   // A view before any layer: Leaflet's vector renderer needs one to place paths.
   map.setView([0, 0], 2);
   el.setAttribute('role', 'region');
