@@ -316,7 +316,7 @@ function drawChart(monthly) {
   const width = Math.max(300, Math.min(box.clientWidth || 720, 1100) - 20);
   const monthOf = (v) => (Number.isInteger(v) && months[v] ? fmtMonth(months[v]) : '');
   chart = new uPlot({
-    width, height: 260,
+    width, height: 260, legend: { live: false },
     scales: { x: { time: false, range: [-0.5, months.length - 0.5] }, y: { range: (u, lo, hi) => [0, Math.max(1, hi * 1.15)] } },
     axes: [
       { splits: () => xs, values: (u, vals) => vals.map(monthOf), stroke: '#333', grid: { show: false } },

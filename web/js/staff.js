@@ -98,6 +98,7 @@ function caseRows(items, withOrg) {
     el('td', {}, catName(c.category)),
     el('td', {}, label('status', c.status)),
     el('td', { class: 'num' }, fmtNumber(c.priority)),
+    el('td', {}, fmtDate(c.created_at)),
     el('td', {}, areaName(c.area)),
     withOrg ? el('td', {}, orgName(c.org)) : null,
     el('td', {}, fmtDate(c.due_at), isOverdue(c) ? [' ', el('span', { class: 'badge overdue' }, t('overdue'))] : null),
@@ -105,7 +106,7 @@ function caseRows(items, withOrg) {
 }
 
 function caseHeaders(withOrg) {
-  return [t('col.code'), t('col.category'), t('col.status'), t('col.priority'), t('col.area'),
+  return [t('col.code'), t('col.category'), t('col.status'), t('col.priority'), t('col.created'), t('col.area'),
     ...(withOrg ? [t('col.org')] : []), t('col.due'), t('col.escalations')];
 }
 
@@ -144,7 +145,7 @@ function renderQueue() {
   $('queue-more').hidden = !queueCursor;
   const items = [...queueItems].sort(byUrgency);
   table($('queue-table'), caseHeaders(false),
-    items.length ? caseRows(items, false) : [el('tr', {}, el('td', { colspan: '7' }, t('staff.empty')))]);
+    items.length ? caseRows(items, false) : [el('tr', {}, el('td', { colspan: '8' }, t('staff.empty')))]);
 }
 
 let overdueItems = [];
@@ -167,7 +168,7 @@ async function loadOverdue() {
 function renderOverdue() {
   const items = [...overdueItems].sort((a, b) => b.escalations - a.escalations || byUrgency(a, b));
   table($('overdue-table'), caseHeaders(true),
-    items.length ? caseRows(items, true) : [el('tr', {}, el('td', { colspan: '8' }, t('staff.empty')))]);
+    items.length ? caseRows(items, true) : [el('tr', {}, el('td', { colspan: '9' }, t('staff.empty')))]);
 }
 
 /* ---- area tree and map ---------------------------------------------------------------- */
