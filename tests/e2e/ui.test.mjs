@@ -105,6 +105,7 @@ function watch(page) {
 }
 
 let code = null;
+let code2 = null;
 let caseId = null;
 let before = null;
 
@@ -331,6 +332,30 @@ await step('a report made with the keyboard alone', async () => {
   await page.keyboard.press('Enter');
   await page.waitForSelector('#report-done:not([hidden])', { timeout: TIMEOUT });
   expect(await page.evaluate(() => document.activeElement.id === 'report-done'), 'focus on the confirmation');
+  code2 = (await page.textContent('#done-code')).trim();
+});
+
+await step('a report that is not fixed is reopened, with the reporter\'s reason', async () => {
+  await staff.goto(`${BASE}staff.html?reload=1#queue`); // a new load: the session cookie stays
+  await ready(staff);
+  await staff.click(`#queue-table tr[data-code="${code2}"] a`);
+  for (const to of ['accepted', 'in_progress', 'resolved']) {
+    await checkButtonsMatchApi(staff, Number(staff.url().split('/').pop()));
+    await staff.click(`#case-actions button[data-to="${to}"]`);
+    await staff.waitForSelector(`#case-status[data-status="${to}"]`, { timeout: TIMEOUT });
+  }
+  await page.goto(`${BASE}#track/${code2}`);
+  await ready(page);
+  await page.waitForSelector('#fb-form:not([hidden])', { timeout: TIMEOUT });
+  await page.check('input[name=fixed][value=no]');
+  await page.check('input[name=rating][value="2"]');
+  await page.click('#fb-form button[type=submit]');
+  expect((await page.textContent('#fb-error')).includes('still wrong'), 'a reason asked for');
+  await page.fill('#fb-reason', 'The light is still out every night.');
+  await page.click('#fb-form button[type=submit]');
+  await page.waitForSelector('#t-status[data-status="reopened"]', { timeout: TIMEOUT });
+  expect((await page.textContent('#fb-done')).includes('reopened'), 'the reopened message');
+  await shot(page, '15-track-reopened');
 });
 
 await step('the page switches to Simplified Chinese and keeps the choice', async () => {
@@ -345,14 +370,14 @@ await step('the page switches to Simplified Chinese and keeps the choice', async
   await page.selectOption('#r-category', 'pothole');
   await page.click('#r-usecentre');
   await page.waitForSelector('#nearby-list li', { timeout: TIMEOUT });
-  await shot(page, '15-report-zh');
+  await shot(page, '16-report-zh');
   await axe(page, 'report (zh)');
   await page.goto(`${BASE}#stats`);
   await ready(page);
   expect((await page.textContent('#stats-h')).trim() === '公开统计', 'the choice kept after a reload');
   const month = await page.textContent(`#s-monthly tr[data-month="${MONTH}"] td:nth-child(2)`);
   expect(/年/.test(month), `the month in Chinese, got "${month}"`);
-  await shot(page, '16-stats-zh');
+  await shot(page, '17-stats-zh');
   await axe(page, 'statistics (zh)');
   await page.selectOption('#lang', 'en');
 });
