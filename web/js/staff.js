@@ -200,7 +200,8 @@ async function loadMap() {
         gridMap = await makeMap($('areas-map'), t('areas.map'));
         gridLayer = await drawAreas(gridMap, level, styleArea, (f, layer) => {
           layer.on('click', () => showArea(f.id));
-          layer.bindTooltip(() => areaTip(f.id), { sticky: true });
+          // Tooltips get elements, never strings: Leaflet would parse a string as HTML.
+          layer.bindTooltip(() => el('span', {}, areaTip(f.id)), { sticky: true });
         });
         const scoped = L.featureGroup(gridLayer.getLayers().filter((l) => inScope(l.feature.id)));
         fitView(gridMap, scoped.getLayers().length ? scoped : gridLayer);
@@ -228,7 +229,7 @@ async function drawCasePoints() {
     const late = isOverdue(c);
     const m = L.circleMarker([c.lat, c.lon], { radius: 6, weight: 2, color: late ? '#7a1010' : '#0d3b66',
       fillColor: late ? '#d7263d' : '#3c91e6', fillOpacity: 0.9 });
-    m.bindTooltip(() => `${c.tracking_code} · ${catName(c.category)} · ${label('status', c.status)}${late ? ` · ${t('overdue')}` : ''}`);
+    m.bindTooltip(() => el('span', {}, `${c.tracking_code} · ${catName(c.category)} · ${label('status', c.status)}${late ? ` · ${t('overdue')}` : ''}`));
     m.on('click', () => { location.hash = `#case/${c.id}`; });
     return m;
   })).addTo(gridMap);
