@@ -404,8 +404,9 @@ static sg_err parse_when(const char *v, const char *name, int64_t *out, char *ms
 /* GET /api/v1/cases */
 sg_err sg_http_h_case_list(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
-    static const char *const allowed[] = {"type", "status", "category", "area",   "org",   "from",
-                                          "to",   "bbox",   "overdue",  "cursor", "limit", NULL};
+    static const char *const allowed[] = {"type",   "status", "category", "area",    "org",
+                                          "from",   "to",     "bbox",     "overdue", "escalated",
+                                          "cursor", "limit",  NULL};
     sg_http_query q;
     sg_err err = sg_http_req_query(r, allowed, &q, msg, n);
     if (err)
@@ -454,6 +455,11 @@ sg_err sg_http_h_case_list(sg_http_req *r, sg_http_reply *out, char *msg, size_t
         if (strcmp(v, "1") != 0 && strcmp(v, "true") != 0)
             err = sg_errf(SG_INVAL, msg, n, "overdue takes 1 or true");
         f.overdue_at = (int)time(NULL);
+    }
+    if (!err && (v = sg_http_query_get(&q, "escalated")) != NULL) {
+        if (strcmp(v, "1") != 0 && strcmp(v, "true") != 0)
+            err = sg_errf(SG_INVAL, msg, n, "escalated takes 1 or true");
+        f.escalated = 1;
     }
     if (!err && (v = sg_http_query_get(&q, "cursor")) != NULL) {
         char *end;

@@ -1226,6 +1226,8 @@ sg_err sg_store_case_list(sg_store *s, const sg_case_filter *f, sg_case_list *ou
                   "lon BETWEEN :minlon AND :maxlon AND lat BETWEEN :minlat AND :maxlat");
     if (f->overdue_at)
         where_add(sql, sizeof sql, "closed_at IS NULL AND due_at < :overdue");
+    if (f->escalated)
+        where_add(sql, sizeof sql, "closed_at IS NULL AND escalations > 0");
     if (f->before_id)
         where_add(sql, sizeof sql, "id < :before");
     size_t len = strlen(sql);

@@ -173,6 +173,7 @@ typedef struct sg_case_filter {
     int has_bbox;
     double min_lon, min_lat, max_lon, max_lat;
     int overdue_at;    /* non-zero: only open cases with due_at < this time */
+    int escalated;     /* non-zero: only open cases escalated at least once */
     int64_t before_id; /* cursor: only ids below this (0: from the newest) */
     int limit;         /* 0: 50; at most 1000 */
 } sg_case_filter;

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "safegrid/auth.h"
 #include "safegrid/http.h"
@@ -742,6 +743,36 @@ static void test_case_text_round_trip(void **state)
     json_decref(j);
 }
 
+/* The supervisor's view: escalated=1 lists exactly the open cases escalated at least once
+ * (none before the sweep; after a sweep judged 30 days on, every open case in scope). */
+static void test_escalated_filter(void **state)
+{
+    (void)state;
+    resp r;
+    assert_int_equal(req(&F.c[6], "GET", "/api/v1/cases?escalated=1&limit=1000", NULL, &r), 200);
+    json_t *j = json_loads(r.body, 0, NULL);
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 0);
+    json_decref(j);
+    size_t n = 0;
+    assert_int_equal(sg_case_escalate_overdue(F.sv.store, (int64_t)time(NULL) + 30 * 86400, &n),
+                     SG_OK);
+    assert_true(n > 0);
+    assert_int_equal(req(&F.c[6], "GET", "/api/v1/cases?escalated=1&limit=1000", NULL, &r), 200);
+    j = json_loads(r.body, 0, NULL);
+    json_t *items = json_object_get(j, "items");
+    assert_true(json_array_size(items) > 0);
+    size_t i;
+    json_t *c;
+    json_array_foreach(items, i, c)
+    {
+        assert_true(json_integer_value(json_object_get(c, "escalations")) > 0);
+        assert_true(json_is_null(json_object_get(c, "closed_at")));
+        assert_string_not_equal(json_string_value(json_object_get(c, "area")), "T2");
+    }
+    json_decref(j);
+    assert_int_equal(req(&F.c[6], "GET", "/api/v1/cases?escalated=2", NULL, &r), 400);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -758,6 +789,7 @@ int main(void)
         cmocka_unit_test(test_feedback),
         cmocka_unit_test(test_static_files),
         cmocka_unit_test(test_case_text_round_trip),
+        cmocka_unit_test(test_escalated_filter),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -153,10 +153,10 @@ async function loadOverdue() {
   try {
     const [late, open] = await Promise.all([
       api('/api/v1/cases', { query: { status: 'open', overdue: 1, limit: 500 } }),
-      api('/api/v1/cases', { query: { status: 'open', limit: 1000 } }),
+      api('/api/v1/cases', { query: { escalated: 1, limit: 500 } }),
     ]);
     const seen = new Map(late.items.map((c) => [c.id, c]));
-    for (const c of open.items) if (c.escalations > 0 && !seen.has(c.id)) seen.set(c.id, c);
+    for (const c of open.items) if (!seen.has(c.id)) seen.set(c.id, c);
     overdueItems = [...seen.values()];
     $('overdue-error').textContent = '';
     renderOverdue();
