@@ -871,28 +871,43 @@ sg_err sg_open311_h_requests_get(sg_http_req *r, sg_http_reply *out, char *msg, 
     return ow_finish(&o, r, out, 200, msg, n);
 }
 
+/* Reads the request named by path parameter param ("CODE.json" or "CODE.xml") into *c
+ * and its format into *xml. Returns 1 when it has answered instead (a bad suffix or query,
+ * no such request, a read error; *err is the handler's result), 0 when *c is filled. */
+static int request_by_path(sg_http_req *r, const char *param, const char *what, int *xml,
+                           sg_case *c, sg_http_reply *out, sg_err *err, char *msg, size_t n)
+{
+    const char *code = NULL;
+    *xml = format_of(sg_http_req_param(r, param), &r->arena, &code);
+    if (*xml < 0) {
+        *err = reply_error(r, 0, 404, "the path must end in .json or .xml", out, msg, n);
+        return 1;
+    }
+    sg_http_query q;
+    if (query_or_reply(r, *xml, jurisdiction_only, &q, out, err, msg, n))
+        return 1;
+    memset(c, 0, sizeof *c);
+    sg_err e = sg_case_get_by_code(r->srv->store, code, c);
+    if (e == SG_OK && strcmp(c->type, "request") != 0)
+        e = SG_NOTFOUND;
+    if (e == SG_OK)
+        return 0;
+    sg_case_fini(c);
+    char m[80];
+    snprintf(m, sizeof m, "no service request has this %s", what);
+    *err = reply_error(r, *xml, e == SG_NOTFOUND ? 404 : 500,
+                       e == SG_NOTFOUND ? m : "could not read the request", out, msg, n);
+    return 1;
+}
+
 /* GET /open311/v2/requests/{id}.{format} */
 sg_err sg_open311_h_request_one(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
-    const char *code = NULL;
-    int xml = format_of(sg_http_req_param(r, "id"), &r->arena, &code);
-    if (xml < 0)
-        return reply_error(r, 0, 404, "the path must end in .json or .xml", out, msg, n);
-    sg_http_query q;
+    int xml;
+    sg_case c;
     sg_err err;
-    if (query_or_reply(r, xml, jurisdiction_only, &q, out, &err, msg, n))
+    if (request_by_path(r, "id", "id", &xml, &c, out, &err, msg, n))
         return err;
-    sg_case c = {0};
-    err = sg_case_get_by_code(r->srv->store, code, &c);
-    if (err == SG_OK && strcmp(c.type, "request") != 0)
-        err = SG_NOTFOUND;
-    if (err) {
-        sg_case_fini(&c);
-        return reply_error(r, xml, err == SG_NOTFOUND ? 404 : 500,
-                           err == SG_NOTFOUND ? "no service request has this id"
-                                              : "could not read the request",
-                           out, msg, n);
-    }
     ow o;
     ow_init(&o, xml, 1 << 20);
     listing L;
@@ -916,25 +931,11 @@ sg_err sg_open311_h_request_one(sg_http_req *r, sg_http_reply *out, char *msg, s
  * endpoint only confirms it. */
 sg_err sg_open311_h_token(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
-    const char *token = NULL;
-    int xml = format_of(sg_http_req_param(r, "token"), &r->arena, &token);
-    if (xml < 0)
-        return reply_error(r, 0, 404, "the path must end in .json or .xml", out, msg, n);
-    sg_http_query q;
+    int xml;
+    sg_case c;
     sg_err err;
-    if (query_or_reply(r, xml, jurisdiction_only, &q, out, &err, msg, n))
+    if (request_by_path(r, "token", "token", &xml, &c, out, &err, msg, n))
         return err;
-    sg_case c = {0};
-    err = sg_case_get_by_code(r->srv->store, token, &c);
-    if (err == SG_OK && strcmp(c.type, "request") != 0)
-        err = SG_NOTFOUND;
-    if (err) {
-        sg_case_fini(&c);
-        return reply_error(r, xml, err == SG_NOTFOUND ? 404 : 500,
-                           err == SG_NOTFOUND ? "no service request has this token"
-                                              : "could not read the request",
-                           out, msg, n);
-    }
     ow o;
     ow_init(&o, xml, 1 << 20);
     ow_open(&o, "service_requests", 1, "request");
