@@ -311,7 +311,7 @@ sg_err sg_http_audit(sg_http_req *r, const char *action, const char *object, con
     return err;
 }
 
-sg_err sg_http_req_json(sg_http_req *r, void **out, char *msg, size_t n)
+sg_err sg_http_req_json(sg_http_req *r, const char *const *keys, void **out, char *msg, size_t n)
 {
     const char *ct =
         MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -327,6 +327,19 @@ sg_err sg_http_req_json(sg_http_req *r, void **out, char *msg, size_t n)
     if (!json_is_object(j)) {
         json_decref(j);
         return sg_errf(SG_INVAL, msg, n, "the body must be a JSON object");
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(j, key, v)
+    {
+        size_t i = 0;
+        while (keys[i] && strcmp(keys[i], key) != 0)
+            i++;
+        if (keys[i] == NULL) {
+            sg_errf(SG_INVAL, msg, n, "unknown field %.64s", key);
+            json_decref(j);
+            return SG_INVAL;
+        }
     }
     *out = j;
     return SG_OK;

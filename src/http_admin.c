@@ -23,7 +23,7 @@ static const char *const no_params[] = {NULL};
 static sg_err read_fields(sg_http_req *r, const char *const *keys, const char **vals, json_t **body,
                           char *msg, size_t n)
 {
-    sg_err err = sg_http_req_json(r, (void **)body, msg, n);
+    sg_err err = sg_http_req_json(r, keys, (void **)body, msg, n);
     if (err)
         return err;
     const char *key;
@@ -31,12 +31,8 @@ static sg_err read_fields(sg_http_req *r, const char *const *keys, const char **
     json_object_foreach(*body, key, v)
     {
         size_t i = 0;
-        while (keys[i] && strcmp(keys[i], key) != 0)
+        while (strcmp(keys[i], key) != 0)
             i++;
-        if (keys[i] == NULL) {
-            err = sg_errf(SG_INVAL, msg, n, "unknown field %.64s", key);
-            break;
-        }
         if (json_is_null(v))
             continue;
         if (!json_is_string(v) && !json_is_array(v) && !json_is_boolean(v)) {

@@ -49,22 +49,6 @@ static sg_err get_str(json_t *o, const char *key, const char **out, char *msg, s
     return SG_OK;
 }
 
-/* Refuses members other than the allowed ones (a NULL-terminated list). */
-static sg_err only_keys(json_t *o, const char *const *allowed, char *msg, size_t n)
-{
-    const char *key;
-    json_t *v;
-    json_object_foreach(o, key, v)
-    {
-        int ok = 0;
-        for (const char *const *a = allowed; *a && !ok; a++)
-            ok = strcmp(*a, key) == 0;
-        if (!ok)
-            return sg_errf(SG_INVAL, msg, n, "unknown field %.64s", key);
-    }
-    return SG_OK;
-}
-
 /* ---- sessions --------------------------------------------------------------------------- */
 
 static json_t *principal_json(const sg_principal *who, const sg_areas *areas)
@@ -92,13 +76,12 @@ static sg_err reply_principal(sg_http_req *r, const sg_principal *who, sg_http_r
 /* POST /api/v1/login {"name", "password"} */
 sg_err sg_http_h_login(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
+    static const char *const keys[] = {"name", "password", NULL};
     json_t *body;
-    sg_err err = sg_http_req_json(r, (void **)&body, msg, n);
+    sg_err err = sg_http_req_json(r, keys, (void **)&body, msg, n);
     if (err)
         return err;
-    static const char *const keys[] = {"name", "password", NULL};
     const char *name = NULL, *password = NULL;
-    err = only_keys(body, keys, msg, n);
     err = err ? err : get_str(body, "name", &name, msg, n);
     err = err ? err : get_str(body, "password", &password, msg, n);
     if (!err && (name == NULL || password == NULL))
@@ -311,14 +294,13 @@ static sg_err seal_personal(sg_http_req *r, json_t *body, const char *type, char
 /* POST /api/v1/cases */
 sg_err sg_http_h_case_create(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
-    json_t *body;
-    sg_err err = sg_http_req_json(r, (void **)&body, msg, n);
-    if (err)
-        return err;
     static const char *const keys[] = {"type", "category", "priority", "title",   "description",
                                        "lon",  "lat",      "contact",  "parties", NULL};
+    json_t *body;
+    sg_err err = sg_http_req_json(r, keys, (void **)&body, msg, n);
+    if (err)
+        return err;
     sg_case_new in = {.lon = NAN, .lat = NAN};
-    err = only_keys(body, keys, msg, n);
     err = err ? err : get_str(body, "type", &in.type, msg, n);
     err = err ? err : get_str(body, "category", &in.category, msg, n);
     err = err ? err : get_str(body, "title", &in.title, msg, n);
@@ -632,13 +614,12 @@ static sg_err reply_version(sg_http_req *r, int64_t version, sg_http_reply *out,
 /* POST /api/v1/cases/{id}/comments {"text"} */
 sg_err sg_http_h_case_comment(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
+    static const char *const keys[] = {"text", NULL};
     json_t *body;
-    sg_err err = sg_http_req_json(r, (void **)&body, msg, n);
+    sg_err err = sg_http_req_json(r, keys, (void **)&body, msg, n);
     if (err)
         return err;
-    static const char *const keys[] = {"text", NULL};
     const char *text = NULL;
-    err = only_keys(body, keys, msg, n);
     err = err ? err : get_str(body, "text", &text, msg, n);
     if (!err && text == NULL)
         err = sg_errf(SG_INVAL, msg, n, "text is required");
@@ -658,13 +639,12 @@ sg_err sg_http_h_case_comment(sg_http_req *r, sg_http_reply *out, char *msg, siz
 /* POST /api/v1/cases/{id}/transitions {"to", "version", "reason"?, "data"?} */
 sg_err sg_http_h_case_transition(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
+    static const char *const keys[] = {"to", "version", "reason", "data", NULL};
     json_t *body;
-    sg_err err = sg_http_req_json(r, (void **)&body, msg, n);
+    sg_err err = sg_http_req_json(r, keys, (void **)&body, msg, n);
     if (err)
         return err;
-    static const char *const keys[] = {"to", "version", "reason", "data", NULL};
     const char *to = NULL, *reason = NULL;
-    err = only_keys(body, keys, msg, n);
     err = err ? err : get_str(body, "to", &to, msg, n);
     err = err ? err : get_str(body, "reason", &reason, msg, n);
     json_t *ver = json_object_get(body, "version");
@@ -700,13 +680,12 @@ sg_err sg_http_h_case_transition(sg_http_req *r, sg_http_reply *out, char *msg, 
  * code is the reporter's proof, as on the tracking page. */
 sg_err sg_http_h_track_feedback(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
+    static const char *const keys[] = {"fixed", "rating", "reason", NULL};
     json_t *body;
-    sg_err err = sg_http_req_json(r, (void **)&body, msg, n);
+    sg_err err = sg_http_req_json(r, keys, (void **)&body, msg, n);
     if (err)
         return err;
-    static const char *const keys[] = {"fixed", "rating", "reason", NULL};
     const char *reason = NULL;
-    err = only_keys(body, keys, msg, n);
     err = err ? err : get_str(body, "reason", &reason, msg, n);
     json_t *fixed = json_object_get(body, "fixed"), *rating = json_object_get(body, "rating");
     if (!err && !json_is_boolean(fixed))

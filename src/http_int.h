@@ -173,9 +173,10 @@ sg_err sg_http_audit(sg_http_req *r, const char *action, const char *object, con
 sg_err sg_http_req_query(sg_http_req *r, const char *const *allowed, sg_http_query *out, char *msg,
                          size_t n);
 
-/* Parses r's body as one JSON object (UTF-8, no duplicate keys) into *out, a new
- * reference the caller drops; SG_INVAL with the position of the fault otherwise. */
-sg_err sg_http_req_json(sg_http_req *r, void **out, char *msg, size_t n);
+/* Parses r's body as one JSON object (UTF-8, no duplicate keys) whose members are all
+ * named in keys (NULL-terminated) into *out, a new reference the caller drops; SG_INVAL
+ * with the position of the fault, or the unknown member's name, otherwise. */
+sg_err sg_http_req_json(sg_http_req *r, const char *const *keys, void **out, char *msg, size_t n);
 
 /* Returns the request header name of r, or NULL. */
 const char *sg_http_req_header(sg_http_req *r, const char *name);
