@@ -124,3 +124,17 @@ void sg_buf_fini(sg_buf *b)
     free(b->data);
     sg_buf_init(b, b->max);
 }
+
+sg_err sg_buf_put_i64(sg_buf *b, int64_t v)
+{
+    char tmp[24];
+    size_t k = sizeof tmp;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[--k] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[--k] = '-';
+    return sg_buf_append(b, tmp + k, sizeof tmp - k);
+}

@@ -251,15 +251,40 @@ sg_err sg_json_buf_str(sg_buf *b, const char *s)
 
 sg_err sg_json_buf_time(sg_buf *b, int64_t t)
 {
-    char ts[32];
-    if (t == 0 || sg_time_format(t, ts, sizeof ts) != SG_OK)
+    char ts[32] = "\"";
+    if (t == 0 || sg_time_format(t, ts + 1, sizeof ts - 2) != SG_OK)
         return sg_buf_puts(b, "null");
-    return sg_buf_printf(b, "\"%s\"", ts);
+    size_t len = strlen(ts);
+    ts[len] = '"';
+    return sg_buf_append(b, ts, len + 1);
 }
 
 sg_err sg_json_buf_num(sg_buf *b, double v)
 {
-    return isfinite(v) ? sg_buf_printf(b, "%.12g", v) : sg_buf_puts(b, "null");
+    if (!isfinite(v))
+        return sg_buf_puts(b, "null");
+    /* Coordinates and the like: nine decimals (a millimetre of longitude) in integer
+     * arithmetic, trailing zeros dropped; printf's %g was a tenth of a case list. */
+    if (fabs(v) < 1e9) {
+        int64_t units = (int64_t)llround(v * 1e9);
+        int64_t whole = units / 1000000000, frac = units % 1000000000;
+        if (frac < 0)
+            frac = -frac;
+        sg_err err = units < 0 && whole == 0 ? sg_buf_puts(b, "-") : SG_OK;
+        err = err ? err : sg_buf_put_i64(b, whole);
+        if (err || frac == 0)
+            return err;
+        char d[11] = ".";
+        int k = 9;
+        while (frac % 10 == 0) {
+            frac /= 10;
+            k--;
+        }
+        for (int i = k; i >= 1; i--, frac /= 10)
+            d[i] = (char)('0' + frac % 10);
+        return sg_buf_append(b, d, (size_t)k + 1);
+    }
+    return sg_buf_printf(b, "%.17g", v);
 }
 
 sg_err sg_http_reply_buf(sg_http_req *r, sg_buf *b, sg_err err, sg_http_reply *out, char *msg,

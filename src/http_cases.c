@@ -150,7 +150,9 @@ static sg_err case_fields(sg_buf *b, const sg_case *c, const sg_areas *areas)
 {
     const sg_area_row *a = c->area_id ? sg_areas_get(areas, c->area_id) : NULL;
     const sg_org_row *o = c->org_id ? sg_areas_org(areas, c->org_id) : NULL;
-    sg_err err = sg_buf_printf(b, "\"id\":%lld,\"tracking_code\":", (long long)c->id);
+    sg_err err = sg_buf_puts(b, "\"id\":");
+    err = err ? err : sg_buf_put_i64(b, c->id);
+    err = err ? err : sg_buf_puts(b, ",\"tracking_code\":");
     err = err ? err : sg_json_buf_str(b, c->tracking_code);
     err = err ? err : sg_buf_puts(b, ",\"type\":");
     err = err ? err : sg_json_buf_str(b, c->type);
@@ -158,7 +160,9 @@ static sg_err case_fields(sg_buf *b, const sg_case *c, const sg_areas *areas)
     err = err ? err : sg_json_buf_str(b, c->category);
     err = err ? err : sg_buf_puts(b, ",\"status\":");
     err = err ? err : sg_json_buf_str(b, c->status);
-    err = err ? err : sg_buf_printf(b, ",\"priority\":%d,\"title\":", c->priority);
+    err = err ? err : sg_buf_puts(b, ",\"priority\":");
+    err = err ? err : sg_buf_put_i64(b, c->priority);
+    err = err ? err : sg_buf_puts(b, ",\"title\":");
     err = err ? err : sg_json_buf_str(b, c->title);
     err = err ? err : sg_buf_puts(b, ",\"description\":");
     err = err ? err : sg_json_buf_str(b, c->description);

@@ -145,7 +145,8 @@ sg_err sg_http_h_user_disable(sg_http_req *r, sg_http_reply *out, char *msg, siz
 
 /* JSON written by hand into a buffer, for the busiest answers (a tree of jansson objects
  * per case cost a third of a case read in profiles): a string (escaped; null for NULL or
- * ""), a time (RFC 3339 UTC; null for 0), a number (null for NaN). */
+ * ""), a time (RFC 3339 UTC; null for 0), a number (null for NaN; below 1e9 in magnitude
+ * rounded to nine decimals). */
 sg_err sg_json_buf_str(sg_buf *b, const char *s);
 sg_err sg_json_buf_time(sg_buf *b, int64_t t);
 sg_err sg_json_buf_num(sg_buf *b, double v);

@@ -83,8 +83,22 @@ sg_err sg_time_format(int64_t t, char *buf, size_t n)
     civil_from_days(days, &y, &m, &d);
     if (y < 0 || y > 9999)
         return SG_INVAL;
-    snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y, m, d, (int)(secs / 3600),
-             (int)(secs / 60 % 60), (int)(secs % 60));
+    /* Digits by hand: this runs for every time in every JSON answer, and snprintf was a
+     * fifth of a case list's CPU in profiles. */
+    const int f[6] = {(int)y, m, d, (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60)};
+    static const char sep[6] = {'-', '-', 'T', ':', ':', 'Z'};
+    char *p = buf;
+    for (int i = 0; i < 6; i++) {
+        int v = f[i];
+        if (i == 0) {
+            *p++ = (char)('0' + v / 1000);
+            *p++ = (char)('0' + v / 100 % 10);
+        }
+        *p++ = (char)('0' + v / 10 % 10);
+        *p++ = (char)('0' + v % 10);
+        *p++ = sep[i];
+    }
+    *p = '\0';
     return SG_OK;
 }
 

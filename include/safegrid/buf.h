@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "safegrid/error.h"
 
@@ -35,6 +36,9 @@ sg_err sg_buf_append(sg_buf *b, const void *p, size_t n);
 /** Appends the NUL-terminated string s (without its NUL). Errors as sg_buf_append;
  *  SG_INVAL if s is NULL. */
 sg_err sg_buf_puts(sg_buf *b, const char *s);
+
+/** Appends v in decimal (without printf: for hot paths that write many numbers). */
+sg_err sg_buf_put_i64(sg_buf *b, int64_t v);
 
 /** Appends printf-formatted text. Errors as sg_buf_append (SG_INVAL for an encoding error
  *  reported by vsnprintf); b is unchanged on failure. */

@@ -132,12 +132,32 @@ static void test_detach(void **state)
     assert_null(sg_buf_detach(&b, NULL));
 }
 
+/* Decimal digits without printf, checked against values written by hand. */
+static void test_put_i64(void **state)
+{
+    (void)state;
+    sg_buf b;
+    sg_buf_init(&b, 1 << 16);
+    const int64_t v[] = {0, 7, -1, 1234567890123, INT64_MAX, INT64_MIN};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        assert_int_equal(sg_buf_put_i64(&b, v[i]), SG_OK);
+        assert_int_equal(sg_buf_puts(&b, " "), SG_OK);
+    }
+    assert_int_equal(sg_buf_puts(&b, ""), SG_OK);
+    assert_string_equal(b.data, "0 7 -1 1234567890123 9223372036854775807 -9223372036854775808 ");
+    sg_buf_fini(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_init_never_allocates),   cmocka_unit_test(test_append_and_nul),
-        cmocka_unit_test(test_empty_append_allocates), cmocka_unit_test(test_cap),
-        cmocka_unit_test(test_printf_growth),          cmocka_unit_test(test_detach),
+        cmocka_unit_test(test_put_i64),
+        cmocka_unit_test(test_init_never_allocates),
+        cmocka_unit_test(test_append_and_nul),
+        cmocka_unit_test(test_empty_append_allocates),
+        cmocka_unit_test(test_cap),
+        cmocka_unit_test(test_printf_growth),
+        cmocka_unit_test(test_detach),
     };
     return cmocka_run_group_tests_name("buf", tests, NULL, NULL);
 }

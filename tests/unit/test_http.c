@@ -31,6 +31,7 @@
 #include "safegrid/http.h"
 #include "safegrid/log.h"
 #include "safegrid/timefmt.h"
+#include "http_int.h"
 #include "testhttp.h"
 #include "testutil.h"
 
@@ -1084,6 +1085,45 @@ static void test_openapi_valid(void **state)
     tu_rmdir(dir);
 }
 
+/* The hand-written JSON numbers and times: nine decimals, trailing zeros dropped, the sign
+ * kept below one; times as sg_time_format writes them, in quotes. Expected texts by hand. */
+static void test_json_writers(void **state)
+{
+    (void)state;
+    static const struct {
+        double v;
+        const char *want;
+    } nums[] = {
+        {0, "0"},
+        {7, "7"},
+        {-43.9074504633, "-43.907450463"},
+        {0.5, "0.5"},
+        {-0.25, "-0.25"},
+        {-19.9143112286, "-19.914311229"},
+        {1e-10, "0"},
+        {123456.000000001, "123456.000000001"},
+        {1e10, "10000000000"},
+    };
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        sg_buf b;
+        sg_buf_init(&b, 1 << 16);
+        assert_int_equal(sg_json_buf_num(&b, nums[i].v), SG_OK);
+        assert_int_equal(sg_buf_puts(&b, ""), SG_OK);
+        if (strcmp(b.data, nums[i].want) != 0)
+            fail_msg("%.17g written as %s, want %s", nums[i].v, b.data, nums[i].want);
+        sg_buf_fini(&b);
+    }
+    sg_buf b;
+    sg_buf_init(&b, 1 << 16);
+    assert_int_equal(sg_json_buf_num(&b, NAN), SG_OK);
+    assert_int_equal(sg_buf_puts(&b, ","), SG_OK);
+    assert_int_equal(sg_json_buf_time(&b, 978308580), SG_OK);
+    assert_int_equal(sg_buf_puts(&b, ","), SG_OK);
+    assert_int_equal(sg_json_buf_time(&b, 0), SG_OK);
+    assert_string_equal(b.data, "null,\"2001-01-01T00:23:00Z\",null");
+    sg_buf_fini(&b);
+}
+
 #define SERVER_TEST(f) cmocka_unit_test_setup(f, setup)
 
 int main(void)
@@ -1095,6 +1135,7 @@ int main(void)
         cmocka_unit_test(test_query_parse),
         cmocka_unit_test(test_openapi_matches_routes),
         cmocka_unit_test(test_openapi_valid),
+        cmocka_unit_test(test_json_writers),
         /* the shared server and database, built by the first of these */
         SERVER_TEST(test_healthz),
         SERVER_TEST(test_track),
