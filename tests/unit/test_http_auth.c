@@ -773,6 +773,25 @@ static void test_escalated_filter(void **state)
     assert_int_equal(req(&F.c[6], "GET", "/api/v1/cases?escalated=2", NULL, &r), 400);
 }
 
+/* A key revoked by another process (here: straight in the store, past the server's
+ * credential cache) stops working within the cache's two seconds. */
+static void test_key_revocation(void **state)
+{
+    (void)state;
+    caller k = {.label = "revoked key"};
+    char msg[160];
+    int64_t id = 0;
+    assert_int_equal(sg_auth_apikey_add(F.sv.store, "short-lived", "analyst", "T1", NULL, k.key,
+                                        &id, msg, sizeof msg),
+                     SG_OK);
+    resp r;
+    assert_int_equal(req(&k, "GET", "/api/v1/me", NULL, &r), 200);
+    assert_int_equal(sg_store_apikey_disable(F.sv.store, id, msg, sizeof msg), SG_OK);
+    struct timespec ts = {2, 300000000};
+    nanosleep(&ts, NULL);
+    assert_int_equal(req(&k, "GET", "/api/v1/me", NULL, &r), 401);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -790,6 +809,7 @@ int main(void)
         cmocka_unit_test(test_static_files),
         cmocka_unit_test(test_case_text_round_trip),
         cmocka_unit_test(test_escalated_filter),
+        cmocka_unit_test(test_key_revocation),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
