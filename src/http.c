@@ -188,8 +188,11 @@ sg_err sg_http_query_parse(const char *qs, const char *const *allowed, sg_arena 
             return err;
         char shown[48];
         int known = 0;
-        for (size_t i = 0; allowed && allowed[i]; i++)
-            known |= strcmp(allowed[i], name) == 0;
+        for (size_t i = 0; allowed && allowed[i]; i++) {
+            size_t al = strlen(allowed[i]);
+            known |= al > 0 && allowed[i][al - 1] == '*' ? strncmp(allowed[i], name, al - 1) == 0
+                                                         : strcmp(allowed[i], name) == 0;
+        }
         if (!known) {
             safe_name(name, shown, sizeof shown);
             return sg_errf(SG_INVAL, msg, n, "unknown query parameter '%s'", shown);

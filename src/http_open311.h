@@ -72,9 +72,9 @@ typedef struct sg_open311_errors {
 void sg_open311_error_add(sg_open311_errors *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Parses an application/x-www-form-urlencoded POST body with the strict query parser:
- * names must be in allowed, or be attribute fields "attribute[CODE]" (any other name that
- * starts with "attribute" is refused as malformed by the strict parser). Everything comes
+/* Parses an application/x-www-form-urlencoded POST body with the strict query parser
+ * (at most 32 fields): names must be in allowed, or start with "attribute" (the handler
+ * then refuses any that is not "attribute[CODE]"). Everything comes
  * from arena a. SG_INVAL (msg says why) for a malformed body; *out untouched on error. */
 sg_err sg_open311_form_parse(const char *body, const char *const *allowed, sg_arena *a,
                              sg_http_query *out, char *msg, size_t n);

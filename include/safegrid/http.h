@@ -115,10 +115,11 @@ typedef struct sg_http_query {
 /** Parses the query string qs (the text after '?', without it; NULL or "" is empty)
  *  strictly: pairs separated by '&', each name=value (a missing '=' gives ""), '+' and
  *  %XX decoded; refused with SG_INVAL are a name not in allowed (a NULL-terminated list;
- *  msg names it), a repeated name, an empty name or pair, a malformed %-escape, an
- *  encoded NUL, invalid UTF-8, and more than 32 pairs. Everything is allocated from arena
- *  a and lives as long as it; SG_TOOBIG if the arena's cap is reached. On error *out is
- *  untouched. */
+ *  an entry ending in '*' admits every name that starts with the text before it, as
+ *  "attribute*" for Open311's attribute[CODE] fields; msg names it), a repeated name, an empty name
+ * or pair, a malformed %-escape, an encoded NUL, invalid UTF-8, and more than 32 pairs. Everything
+ * is allocated from arena a and lives as long as it; SG_TOOBIG if the arena's cap is reached. On
+ * error *out is untouched. */
 sg_err sg_http_query_parse(const char *qs, const char *const *allowed, sg_arena *a,
                            sg_http_query *out, char *msg, size_t n);
 

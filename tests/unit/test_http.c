@@ -970,6 +970,14 @@ static void test_query_parse(void **state)
     for (int i = 0; i < 33; i++)
         strcat(many, i ? "&q=1" : "q=1");
     assert_int_equal(sg_http_query_parse(many, allowed, &a, &q, msg, sizeof msg), SG_INVAL);
+    /* An allowed entry ending in '*' admits names by prefix, after decoding. */
+    static const char *const prefixed[] = {"q", "attr*", NULL};
+    assert_int_equal(
+        sg_http_query_parse("attr%5Bx%5D=1&q=2&attribute=3", prefixed, &a, &q, msg, sizeof msg),
+        SG_OK);
+    assert_string_equal(sg_http_query_get(&q, "attr[x]"), "1");
+    assert_int_equal(sg_http_query_parse("att=1", prefixed, &a, &q, msg, sizeof msg), SG_INVAL);
+    assert_non_null(strstr(msg, "att"));
     sg_arena_fini(&a);
 
     /* The routes open to the public are exactly these (and the Open311 and open-data
