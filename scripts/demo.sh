@@ -35,9 +35,12 @@ echo "  $SG locate -43.938 -19.919 --db $DB      # Praça Sete, the city centre"
 echo "  $SG case list --category b04002 --db $DB # homicides"
 echo "  $SG case show 1 --db $DB"
 echo
-# An administrator for the web API; its password is generated, printed once, and stored
-# only as an argon2id hash.
+# An administrator, and a city-wide supervisor who can work the cases in the staff
+# workspace; their passwords are generated, printed once, and stored only as argon2id
+# hashes.
 "$SG" user add admin --role admin --db "$DB"
+"$SG" user add supervisor --role supervisor --db "$DB"
+echo "Web UI: http://127.0.0.1:${PORT:-8080}/ (public page), http://127.0.0.1:${PORT:-8080}/staff.html (staff)"
 echo "Log in: curl -c jar -H 'Content-Type: application/json' \\"
 echo "          -d '{\"name\":\"admin\",\"password\":\"PASSWORD\"}' http://127.0.0.1:${PORT:-8080}/api/v1/login"
 echo "(the answer carries the CSRF token to send as X-CSRF-Token with every change; docs/api.md)"
