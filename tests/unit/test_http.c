@@ -15,7 +15,6 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <geos_c.h>
 #include <jansson.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -32,6 +31,7 @@
 #include "safegrid/log.h"
 #include "safegrid/timefmt.h"
 #include "http_int.h"
+#include "testareas.h"
 #include "testhttp.h"
 #include "testutil.h"
 
@@ -120,45 +120,18 @@ static void make_case(const char *type, const char *category, int64_t at, char c
     sg_case_fini(&c);
 }
 
-/* Two areas of level 1 inside one of level 0, as ISO WKB made by GEOS from WKT. */
+/* Two areas of level 1 inside one of level 0. */
 static void make_areas(void)
 {
-    static const char *const wkt[3] = {
-        "POLYGON((-44 -20,-43.8 -20,-43.8 -19.8,-44 -19.8,-44 -20))",
-        "POLYGON((-44 -20,-43.9 -20,-43.9 -19.8,-44 -19.8,-44 -20))",
+    static const tu_area areas[] = {
+        {"C", "County", 0, "", "POLYGON((-44 -20,-43.8 -20,-43.8 -19.8,-44 -19.8,-44 -20))", 1000},
+        {"T-WEST", "West township", 1, "C",
+         "POLYGON((-44 -20,-43.9 -20,-43.9 -19.8,-44 -19.8,-44 -20))", 2000},
         /* clockwise, to check that the GeoJSON turns it counterclockwise (RFC 7946) */
-        "POLYGON((-43.9 -20,-43.9 -19.8,-43.8 -19.8,-43.8 -20,-43.9 -20))"};
-    static const double bbox[3][4] = {
-        {-44, -20, -43.8, -19.8}, {-44, -20, -43.9, -19.8}, {-43.9, -20, -43.8, -19.8}};
-    GEOSContextHandle_t g = GEOS_init_r();
-    GEOSWKTReader *rd = GEOSWKTReader_create_r(g);
-    GEOSWKBWriter *wr = GEOSWKBWriter_create_r(g);
-    sg_area_row rows[3];
-    memset(rows, 0, sizeof rows);
-    static const char *const codes[3] = {"C", "T-WEST", "T-EAST"};
-    static const char *const names[3] = {"County", "West township", "East township"};
-    for (int i = 0; i < 3; i++) {
-        GEOSGeometry *geom = GEOSWKTReader_read_r(g, rd, wkt[i]);
-        assert_non_null(geom);
-        rows[i].wkb = GEOSWKBWriter_write_r(g, wr, geom, &rows[i].wkb_len);
-        GEOSGeom_destroy_r(g, geom);
-        snprintf(rows[i].code, sizeof rows[i].code, "%s", codes[i]);
-        rows[i].name = (char *)names[i];
-        rows[i].level = i == 0 ? 0 : 1;
-        snprintf(rows[i].parent_code, sizeof rows[i].parent_code, "%s", i == 0 ? "" : "C");
-        rows[i].population = i == 2 ? -1 : 1000 * (i + 1);
-        memcpy(rows[i].bbox, bbox[i], sizeof bbox[i]);
-    }
-    char msg[160];
-    sg_err err = sg_store_areas_put(F.s, rows, 3, NULL, NULL, msg, sizeof msg);
-    if (err)
-        fprintf(stderr, "areas: %s\n", msg);
-    assert_int_equal(err, SG_OK);
-    for (int i = 0; i < 3; i++)
-        GEOSFree_r(g, rows[i].wkb);
-    GEOSWKBWriter_destroy_r(g, wr);
-    GEOSWKTReader_destroy_r(g, rd);
-    GEOS_finish_r(g);
+        {"T-EAST", "East township", 1, "C",
+         "POLYGON((-43.9 -20,-43.9 -19.8,-43.8 -19.8,-43.8 -20,-43.9 -20))", -1},
+    };
+    tu_put_areas(F.s, areas, 3);
 }
 
 static int fixture_ready;

@@ -27,6 +27,7 @@
 #include "safegrid/auth.h"
 #include "safegrid/http.h"
 #include "safegrid/service.h"
+#include "testareas.h"
 #include "testutil.h"
 
 /* ---- fixture ------------------------------------------------------------------------- */
@@ -140,25 +141,6 @@ static long req(const caller *who, const char *method, const char *path, const c
     return req_as(who, 1, method, path, body, r);
 }
 
-/* Writes a WGS84 ISO WKB polygon of the box (x0 y0, x1 y1) to out (93 bytes). */
-static size_t square_wkb(double x0, double y0, double x1, double y1, unsigned char *out)
-{
-    const double pts[5][2] = {{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}, {x0, y0}};
-    size_t k = 0;
-    out[k++] = 1;
-    uint32_t u = 3;
-    memcpy(out + k, &u, 4);
-    k += 4;
-    u = 1;
-    memcpy(out + k, &u, 4);
-    k += 4;
-    u = 5;
-    memcpy(out + k, &u, 4);
-    k += 4;
-    memcpy(out + k, pts, sizeof pts);
-    return k + sizeof pts;
-}
-
 static void login(caller *c, const char *name, const char *password)
 {
     char body[256];
@@ -209,21 +191,13 @@ static int setup(void **state)
     assert_int_equal(sg_service_open(F.db, &F.sv, msg, sizeof msg), SG_OK);
     sg_store *s = F.sv.store;
 
-    static unsigned char wkb[4][93];
-    sg_area_row rows[4] = {
-        {.code = "C", .name = "County", .level = 0, .parent_code = ""},
-        {.code = "T1", .name = "Township 1", .level = 1, .parent_code = "C"},
-        {.code = "T2", .name = "Township 2", .level = 1, .parent_code = "C"},
-        {.code = "G1", .name = "Grid 1", .level = 3, .parent_code = "T1"},
+    static const tu_area areas[] = {
+        {"C", "County", 0, "", "POLYGON((0 0,10 0,10 10,0 10,0 0))", -1},
+        {"T1", "Township 1", 1, "C", "POLYGON((0 0,5 0,5 10,0 10,0 0))", -1},
+        {"T2", "Township 2", 1, "C", "POLYGON((5 0,10 0,10 10,5 10,5 0))", -1},
+        {"G1", "Grid 1", 3, "T1", "POLYGON((0 0,2 0,2 2,0 2,0 0))", -1},
     };
-    const double box[4][4] = {{0, 0, 10, 10}, {0, 0, 5, 10}, {5, 0, 10, 10}, {0, 0, 2, 2}};
-    for (int i = 0; i < 4; i++) {
-        rows[i].population = -1;
-        memcpy(rows[i].bbox, box[i], sizeof box[i]);
-        rows[i].wkb = wkb[i];
-        rows[i].wkb_len = square_wkb(box[i][0], box[i][1], box[i][2], box[i][3], wkb[i]);
-    }
-    assert_int_equal(sg_store_areas_put(s, rows, 4, NULL, NULL, msg, sizeof msg), SG_OK);
+    tu_put_areas(s, areas, 4);
     assert_int_equal(sg_store_org_put(s, "o1", "Works", "department", "C", msg, sizeof msg), SG_OK);
     sg_category cat = {.code = "pothole", .type = "request", .name = "Pothole"};
     sg_case_default_deadlines("request", cat.deadline);

@@ -13,7 +13,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <geos_c.h>
 #include <jansson.h>
 #include <math.h>
 #include <time.h>
@@ -24,6 +23,7 @@
 #include "safegrid/http.h"
 #include "safegrid/log.h"
 #include "safegrid/timefmt.h"
+#include "testareas.h"
 #include "testhttp.h"
 #include "testutil.h"
 
@@ -201,41 +201,15 @@ static void put_category(const char *code, const char *type, const char *name, i
     assert_int_equal(sg_store_category_put(F.s, &c, msg, sizeof msg), SG_OK);
 }
 
-/* A county and one township inside it, as ISO WKB made by GEOS from WKT. */
+/* A county and one township inside it. */
 static void make_areas(void)
 {
-    static const char *const wkt[2] = {
-        "POLYGON((-44 -20,-43.8 -20,-43.8 -19.8,-44 -19.8,-44 -20))",
-        "POLYGON((-44 -20,-43.9 -20,-43.9 -19.8,-44 -19.8,-44 -20))"};
-    static const double bbox[2][4] = {{-44, -20, -43.8, -19.8}, {-44, -20, -43.9, -19.8}};
-    static const char *const codes[2] = {"C", "T-WEST"};
-    GEOSContextHandle_t g = GEOS_init_r();
-    GEOSWKTReader *rd = GEOSWKTReader_create_r(g);
-    GEOSWKBWriter *wr = GEOSWKBWriter_create_r(g);
-    sg_area_row rows[2];
-    memset(rows, 0, sizeof rows);
-    for (int i = 0; i < 2; i++) {
-        GEOSGeometry *geom = GEOSWKTReader_read_r(g, rd, wkt[i]);
-        assert_non_null(geom);
-        rows[i].wkb = GEOSWKBWriter_write_r(g, wr, geom, &rows[i].wkb_len);
-        GEOSGeom_destroy_r(g, geom);
-        snprintf(rows[i].code, sizeof rows[i].code, "%s", codes[i]);
-        rows[i].name = (char *)codes[i];
-        rows[i].level = i;
-        snprintf(rows[i].parent_code, sizeof rows[i].parent_code, "%s", i ? "C" : "");
-        rows[i].population = -1;
-        memcpy(rows[i].bbox, bbox[i], sizeof bbox[i]);
-    }
-    char msg[160];
-    sg_err err = sg_store_areas_put(F.s, rows, 2, NULL, NULL, msg, sizeof msg);
-    if (err)
-        fprintf(stderr, "areas: %s\n", msg);
-    assert_int_equal(err, SG_OK);
-    for (int i = 0; i < 2; i++)
-        GEOSFree_r(g, rows[i].wkb);
-    GEOSWKBWriter_destroy_r(g, wr);
-    GEOSWKTReader_destroy_r(g, rd);
-    GEOS_finish_r(g);
+    static const tu_area areas[] = {
+        {"C", "C", 0, "", "POLYGON((-44 -20,-43.8 -20,-43.8 -19.8,-44 -19.8,-44 -20))", -1},
+        {"T-WEST", "T-WEST", 1, "C", "POLYGON((-44 -20,-43.9 -20,-43.9 -19.8,-44 -19.8,-44 -20))",
+         -1},
+    };
+    tu_put_areas(F.s, areas, 2);
 }
 
 static int fixture_ready;
