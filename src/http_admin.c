@@ -337,7 +337,7 @@ sg_err sg_http_h_user_disable(sg_http_req *r, sg_http_reply *out, char *msg, siz
         return sg_errf(SG_NOTFOUND, msg, n, "no account named %.64s", name);
     err = sg_auth_user_disable(r->srv->store, name, 1, msg, n);
     char obj[80];
-    snprintf(obj, sizeof obj, "account/%lld", (long long)a.id);
+    snprintf(obj, sizeof obj, "account/%.64s", a.name);
     err = audited(r, err, "account.disable", obj, msg, n);
     if (err)
         return err;

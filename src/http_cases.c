@@ -103,8 +103,8 @@ sg_err sg_http_h_login(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
              r->srv->cookie_secure ? "; Secure" : "");
     r->set_cookie = sg_arena_strdup(&r->arena, cookie);
     r->who = who;
-    char obj[48];
-    snprintf(obj, sizeof obj, "account/%lld", (long long)who.account_id);
+    char obj[80];
+    snprintf(obj, sizeof obj, "account/%.64s", who.name);
     err = sg_http_audit(r, "session.login", obj, NULL, msg, n);
     if (err)
         return err;

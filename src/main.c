@@ -272,6 +272,35 @@ static void close_store(cli *c)
     sg_service_close(&c->sv);
 }
 
+/* The principal of a command-line administrator, for the audit log. */
+static sg_principal cli_admin(void)
+{
+    static char name[64];
+    const char *u = getenv("USER");
+    snprintf(name, sizeof name, "cli:%s", u && u[0] ? u : "operator");
+    return (sg_principal){.name = name, .role = SG_ROLE_ADMIN};
+}
+
+static int audit_cli(cli *c, const char *action, const char *object)
+{
+    char msg[200];
+    sg_principal who = cli_admin();
+    if (sg_service_audit(&c->sv, &who, action, object, NULL, msg, sizeof msg) != SG_OK)
+        return fail("the change was made but the audit log could not be written: %s", msg);
+    return 0;
+}
+
+/* Ends a command that changed the store: on success writes its audit entry (who, action,
+ * object), then closes the store; on error closes and reports msg. Returns the exit
+ * status. Every write made from the command line goes through here, as over HTTP. */
+static int close_audited(cli *c, sg_err err, const char *msg, const char *action,
+                         const char *object)
+{
+    int rc = err ? fail("%s", msg) : audit_cli(c, action, object);
+    close_store(c);
+    return rc;
+}
+
 static sg_actor cli_actor(cli *c, int *bad)
 {
     static char name[64];
@@ -430,9 +459,10 @@ static int cmd_category_add(cli *c)
         return rc;
     char msg[200];
     sg_err err = sg_store_category_put(s, &cat, msg, sizeof msg);
-    close_store(c);
-    if (err)
-        return fail("%s", msg);
+    char obj[80];
+    snprintf(obj, sizeof obj, "category/%s", cat.code);
+    if ((rc = close_audited(c, err, msg, "category.put", obj)) != 0)
+        return rc;
     printf("category %s (%s)\n", cat.code, cat.type);
     return 0;
 }
@@ -761,8 +791,6 @@ static int cmd_case_escalate(cli *c)
     printf("%zu overdue case%s escalated\n", n, n == 1 ? "" : "s");
     return 0;
 }
-
-static sg_principal cli_admin(void);
 
 /* Retention: personal data of cases closed more than --days ago is erased (DESIGN.md: purged
  * after the retention period). */
@@ -1113,10 +1141,11 @@ static int cmd_import_areas(cli *c)
         n_orgs += !err;
     }
     free(rows);
-    close_store(c);
-    if (err) {
+    char detail_obj[160];
+    snprintf(detail_obj, sizeof detail_obj, "areas/%zu", imp->n_areas);
+    if ((rc = close_audited(c, err, msg, "areas.import", detail_obj)) != 0) {
         sg_geo_import_free(imp);
-        return fail("%s", msg);
+        return rc;
     }
     for (size_t i = 0; i < imp->n_issues; i++)
         fprintf(stderr, "%s: %s\n", sg_geo_issue_name(imp->issues[i].kind), imp->issues[i].message);
@@ -1259,9 +1288,10 @@ static int cmd_org_add(cli *c)
     char msg[300];
     sg_err err = sg_store_org_put(s, c->pos[0], optv(c, "name"), optv(c, "kind"), optv(c, "area"),
                                   msg, sizeof msg);
-    close_store(c);
-    if (err)
-        return fail("%s", msg);
+    char obj[80];
+    snprintf(obj, sizeof obj, "org/%.64s", c->pos[0]);
+    if ((rc = close_audited(c, err, msg, "org.put", obj)) != 0)
+        return rc;
     printf("organisation %s\n", c->pos[0]);
     return 0;
 }
@@ -1321,9 +1351,11 @@ static int cmd_rule_add(cli *c)
     char msg[300];
     sg_err err =
         sg_store_rule_put(s, optv(c, "category"), optv(c, "area"), optv(c, "org"), msg, sizeof msg);
-    close_store(c);
-    if (err)
-        return fail("%s", msg);
+    char obj[160];
+    snprintf(obj, sizeof obj, "rule/%.64s/%.64s", optv(c, "area"),
+             optv(c, "category") ? optv(c, "category") : "*");
+    if ((rc = close_audited(c, err, msg, "rule.put", obj)) != 0)
+        return rc;
     printf("%s cases in area %s and below go to %s\n",
            optv(c, "category") ? optv(c, "category") : "all", optv(c, "area"), optv(c, "org"));
     return 0;
@@ -1374,22 +1406,12 @@ static int cmd_rule_remove(cli *c)
         return rc;
     char msg[300];
     sg_err err = sg_store_rule_delete(s, id, msg, sizeof msg);
-    close_store(c);
-    if (err)
-        return fail("%s", msg);
-    return 0;
+    char obj[40];
+    snprintf(obj, sizeof obj, "rule/%ld", id);
+    return close_audited(c, err, msg, "rule.delete", obj);
 }
 
 /* ---- accounts and API keys --------------------------------------------------------------- */
-
-/* The principal of a command-line administrator, for the audit log. */
-static sg_principal cli_admin(void)
-{
-    static char name[64];
-    const char *u = getenv("USER");
-    snprintf(name, sizeof name, "cli:%s", u && u[0] ? u : "operator");
-    return (sg_principal){.name = name, .role = SG_ROLE_ADMIN};
-}
 
 /* Reads a password from the first line of standard input (for scripts: never put a
  * password on the command line, where ps shows it). */
@@ -1398,15 +1420,6 @@ static int read_password(char *buf, size_t n)
     if (fgets(buf, (int)n, stdin) == NULL)
         return -1;
     buf[strcspn(buf, "\r\n")] = '\0';
-    return 0;
-}
-
-static int audit_cli(cli *c, const char *action, const char *object)
-{
-    char msg[200];
-    sg_principal who = cli_admin();
-    if (sg_service_audit(&c->sv, &who, action, object, NULL, msg, sizeof msg) != SG_OK)
-        return fail("the change was made but the audit log could not be written: %s", msg);
     return 0;
 }
 
@@ -1423,13 +1436,11 @@ static int cmd_user_add(cli *c)
     if (rc)
         return rc;
     char msg[300], gen[17] = "";
-    int64_t id = 0;
     sg_err err = sg_auth_user_add(s, c->pos[0], optv(c, "role"), optv(c, "area"), optv(c, "org"),
-                                  from_stdin ? pw : NULL, gen, &id, msg, sizeof msg);
-    char obj[48];
-    snprintf(obj, sizeof obj, "account/%lld", (long long)id);
-    rc = err ? fail("%s", msg) : audit_cli(c, "account.add", obj);
-    close_store(c);
+                                  from_stdin ? pw : NULL, gen, NULL, msg, sizeof msg);
+    char obj[80];
+    snprintf(obj, sizeof obj, "account/%.64s", c->pos[0]);
+    rc = close_audited(c, err, msg, "account.add", obj);
     if (rc)
         return rc;
     printf("account %s (%s)\n", c->pos[0], optv(c, "role"));
@@ -1458,9 +1469,8 @@ static int cmd_user_passwd(cli *c)
     char msg[300];
     sg_err err = sg_auth_user_passwd(s, c->pos[0], from_stdin ? pw : gen, msg, sizeof msg);
     char obj[96];
-    snprintf(obj, sizeof obj, "account/%s", c->pos[0]);
-    rc = err ? fail("%s", msg) : audit_cli(c, "account.passwd", obj);
-    close_store(c);
+    snprintf(obj, sizeof obj, "account/%.64s", c->pos[0]);
+    rc = close_audited(c, err, msg, "account.passwd", obj);
     if (rc)
         return rc;
     printf("new password for %s set; its sessions were ended\n", c->pos[0]);
@@ -1478,9 +1488,8 @@ static int set_disabled(cli *c, int disabled)
     char msg[300];
     sg_err err = sg_auth_user_disable(s, c->pos[0], disabled, msg, sizeof msg);
     char obj[96];
-    snprintf(obj, sizeof obj, "account/%s", c->pos[0]);
-    rc = err ? fail("%s", msg) : audit_cli(c, disabled ? "account.disable" : "account.enable", obj);
-    close_store(c);
+    snprintf(obj, sizeof obj, "account/%.64s", c->pos[0]);
+    rc = close_audited(c, err, msg, disabled ? "account.disable" : "account.enable", obj);
     if (!rc)
         printf("account %s %s\n", c->pos[0],
                disabled ? "disabled; its sessions were ended" : "enabled");
@@ -1542,8 +1551,7 @@ static int cmd_apikey_add(cli *c)
                                     key, &id, msg, sizeof msg);
     char obj[48];
     snprintf(obj, sizeof obj, "apikey/%lld", (long long)id);
-    rc = err ? fail("%s", msg) : audit_cli(c, "apikey.add", obj);
-    close_store(c);
+    rc = close_audited(c, err, msg, "apikey.add", obj);
     if (rc)
         return rc;
     printf("API key %lld (%s, %s)\nkey: %s\n(shown once; send it as: Authorization: Bearer KEY)\n",
@@ -1582,8 +1590,7 @@ static int cmd_apikey_revoke(cli *c)
     sg_err err = sg_store_apikey_disable(s, id, msg, sizeof msg);
     char obj[48];
     snprintf(obj, sizeof obj, "apikey/%lld", id);
-    rc = err ? fail("%s", msg) : audit_cli(c, "apikey.revoke", obj);
-    close_store(c);
+    rc = close_audited(c, err, msg, "apikey.revoke", obj);
     if (!rc)
         printf("API key %lld revoked\n", id);
     return rc;

@@ -434,6 +434,54 @@ static void test_import_belo_horizonte(void **state)
     assert_non_null(strstr(out, "6501 rows: 0 imported, 6501 already imported"));
 }
 
+/* Every write made from the command line is in the audit log, in order, under the
+ * operator's name, with no secret in it; a refused command writes nothing. The expected
+ * actions are the commands run here, listed by hand. */
+static void test_writes_audited(void **state)
+{
+    (void)state;
+    assert_int_equal(sg("init --db %s", db), 0);
+    assert_int_equal(sg("category add pothole --type request --db %s", db), 0);
+    expect_usage(sg("category add bad --type nonsense --db %s", db), "type");
+    char pwfile[400];
+    snprintf(pwfile, sizeof pwfile, "%s/pw", dir);
+    FILE *pf = fopen(pwfile, "w");
+    assert_non_null(pf);
+    fputs("long enough secret\n", pf);
+    fclose(pf);
+    assert_int_equal(sg("user add ana --role caseworker --password-stdin --db %s < %s", db, pwfile),
+                     0);
+    assert_int_equal(sg("apikey add feed --role analyst --db %s", db), 0);
+    char key[128] = "";
+    const char *k = strstr(out, "key: ");
+    assert_non_null(k);
+    sscanf(k + 5, "%127s", key);
+    assert_int_equal(sg("apikey revoke 1 --db %s", db), 0);
+    assert_int_equal(sg("user disable ana --db %s", db), 0);
+    assert_int_equal(sg("retention purge --db %s", db), 0);
+    assert_int_equal(sg("audit verify --db %s", db), 0);
+    char path[400];
+    snprintf(path, sizeof path, "%s.audit", db);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static const char *const want[] = {"category.put",  "account.add",     "apikey.add",
+                                       "apikey.revoke", "account.disable", "retention.purge"};
+    char line[4096];
+    size_t i = 0;
+    while (fgets(line, sizeof line, f)) {
+        assert_true(i < sizeof want / sizeof want[0]);
+        char action[64];
+        snprintf(action, sizeof action, "\"action\":\"%s\"", want[i]);
+        if (strstr(line, action) == NULL || strstr(line, "\"actor\":\"cli:") == NULL)
+            fail_msg("entry %zu is not %s by the operator: %s", i + 1, want[i], line);
+        assert_null(strstr(line, "long enough secret"));
+        assert_null(strstr(line, strrchr(key, '_') + 1));
+        i++;
+    }
+    fclose(f);
+    assert_int_equal(i, sizeof want / sizeof want[0]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -444,6 +492,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_case_commands, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_belo_horizonte, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writes_audited, setup, teardown),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }
