@@ -304,6 +304,11 @@ sg_err sg_http_reply_buf(sg_http_req *r, sg_buf *b, sg_err err, sg_http_reply *o
     return SG_OK;
 }
 
+int sg_http_suppressed(const sg_http *h, int64_t count)
+{
+    return h->suppress_below > 1 && count > 0 && count < h->suppress_below;
+}
+
 json_t *sg_json_str_or_null(const char *s)
 {
     return s && s[0] ? json_string(s) : json_null();

@@ -146,7 +146,7 @@ static sg_err h_stats_monthly(sg_http_req *r, sg_http_reply *out, char *msg, siz
     int below = r->srv->suppress_below;
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < n_rows; i++) {
-        int hide = below > 1 && rows[i].count > 0 && rows[i].count < below;
+        int hide = sg_http_suppressed(r->srv, rows[i].count);
         json_t *e = json_pack(
             "{s:s, s:s, s:o, s:b}", "category", rows[i].category, "month", rows[i].month, "count",
             hide ? json_null() : json_integer((json_int_t)rows[i].count), "suppressed", hide);

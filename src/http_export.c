@@ -295,12 +295,6 @@ sg_err sg_export_h_cases_csv(sg_http_req *r, sg_http_reply *out, char *msg, size
 
 /* ---- counts ---------------------------------------------------------------------------- */
 
-static int suppressed(const sg_http_req *r, int64_t count)
-{
-    int below = r->srv->suppress_below;
-    return below > 1 && count > 0 && count < below;
-}
-
 /* GET /api/v1/export/counts?from&to&type&area */
 sg_err sg_export_h_counts(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
@@ -338,7 +332,7 @@ sg_err sg_export_h_counts(sg_http_req *r, sg_http_reply *out, char *msg, size_t 
                 continue;
         }
         const sg_area_row *a = areas && c->area_id ? sg_areas_get(areas, c->area_id) : NULL;
-        int hide = suppressed(r, c->count);
+        int hide = sg_http_suppressed(r->srv, c->count);
         json_t *e =
             json_pack("{s:o, s:s, s:s, s:o, s:b}", "area", a ? json_string(a->code) : json_null(),
                       "category", c->category, "month", c->month, "count",
@@ -383,7 +377,7 @@ static void flush_org(durations *D)
     if (D->n == 0 || D->arr == NULL)
         return;
     const sg_org_row *org = D->areas && D->org_id ? sg_areas_org(D->areas, D->org_id) : NULL;
-    int hide = suppressed(D->r, (int64_t)D->n);
+    int hide = sg_http_suppressed(D->r->srv, (int64_t)D->n);
     double med = 0, p90 = 0;
     percentiles(D->v, D->n, &med, &p90);
     json_t *e =
@@ -437,7 +431,7 @@ static json_t *satisfaction(sg_http_req *r, const export_query *x, sg_err *err)
     for (size_t i = 0; arr && i < n_rows; i++) {
         const sg_rating_row *g = &rows[i];
         const sg_org_row *org = areas && g->org_id ? sg_areas_org(areas, g->org_id) : NULL;
-        int hide = suppressed(r, g->n_ratings);
+        int hide = sg_http_suppressed(r->srv, g->n_ratings);
         double mean = (double)g->sum / (double)g->n_ratings;
         double share = (double)g->n_satisfied / (double)g->n_ratings;
         json_t *e = json_pack(

@@ -166,6 +166,10 @@ json_t *sg_json_num_or_null(double v);
  * drops j. */
 sg_err sg_http_reply_take(sg_http_req *r, json_t *j, sg_http_reply *out, char *msg, size_t n);
 
+/* Returns 1 if a public figure of count must be hidden: 1 .. suppress_below - 1 (zero is
+ * shown: it identifies nobody). The one rule for every public statistic. */
+int sg_http_suppressed(const struct sg_http *h, int64_t count);
+
 /* Appends an audit entry for an action of r's caller on object (nothing without a log). */
 sg_err sg_http_audit(sg_http_req *r, const char *action, const char *object, const char *detail,
                      char *msg, size_t n);
