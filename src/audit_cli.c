@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * `safegrid audit verify|export|repair`: the command-line face of the audit log. main.c
- * hands over argv with argv[0] == "audit". The commands only read the log (repair cuts a
- * torn, never acknowledged last line and keeps its bytes aside), so they are safe to run
- * beside a live server. Exit codes: 0 success, 1 error (one line on stderr), 2 bad usage.
+ * `safegrid audit verify|export`: the command-line face of the audit log. main.c hands
+ * over argv with argv[0] == "audit". The commands only read: the database (opened
+ * read-only, in one snapshot) or an exported file, so they are safe to run beside a live
+ * server. Exit codes: 0 success, 1 error (one line on stderr), 2 bad usage.
  * Kept in the library so that tests can call it directly.
  */
 #include "safegrid/audit.h"
+#include "safegrid/store.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -18,35 +19,29 @@ static const char usage_main[] =
     "usage: safegrid audit <command> [options]\n"
     "commands:\n"
     "  verify   recompute the hash chain and name the first broken entry\n"
-    "  export   write a verified range of entries out for archiving\n"
-    "  repair   remove a torn last line left by a crash (saved to LOG.torn)\n"
-    "The log is --log PATH, or DB.audit with --db DB (the log beside a database), else\n"
-    "$SAFEGRID_AUDIT_LOG, else ./audit.log.\n"
+    "  export   write a verified range of entries to a file for archiving\n"
+    "The log is kept in the database (--db PATH); an export is a plain file (--file PATH).\n"
     "Run 'safegrid audit <command> --help' for the options of a command.\n";
 
 static const char usage_verify[] =
-    "usage: safegrid audit verify [--log PATH] [--anchor SEQ:HASH] [--fragment]\n"
-    "  --log PATH         the audit log (or --db DB for DB.audit)\n"
+    "usage: safegrid audit verify (--db PATH | --file PATH) [--anchor SEQ:HASH] [--fragment]\n"
+    "  --db PATH          the database whose audit log to check\n"
+    "  --file PATH        an exported log instead\n"
     "  --anchor SEQ:HASH  also require entry SEQ to hash to HASH (a last hash you kept\n"
     "                     elsewhere: detects removal or rewriting of the newest entries)\n"
-    "  --fragment         the file is an exported range: accept its first seq and prev\n"
+    "  --fragment         with --file: the file is an exported range, so accept its first\n"
+    "                     seq and prev\n"
     "Prints 'ok: N entries, last hash H' and exits 0, or prints 'broken at line L (seq S):\n"
     "why' on stderr and exits 1.\n";
 
 static const char usage_export[] =
-    "usage: safegrid audit export [--log PATH] [--from N] [--to N] [-o FILE]\n"
-    "  --log PATH  the audit log (or --db DB for DB.audit)\n"
+    "usage: safegrid audit export --db PATH [--from N] [--to N] [-o FILE]\n"
+    "  --db PATH   the database whose audit log to export\n"
     "  --from N    first entry to write (default 1)\n"
     "  --to N      last entry to write (default: the last one)\n"
     "  -o FILE     write to FILE (replaced only when the export succeeded; default stdout)\n"
     "The chain is verified from entry 1 through N before anything is written; the output\n"
-    "verifies on its own with 'safegrid audit verify --fragment --log FILE'.\n";
-
-static const char usage_repair[] = "usage: safegrid audit repair [--log PATH]\n"
-                                   "  --log PATH  the audit log\n"
-                                   "Removes a torn last line (no newline: a write cut short by "
-                                   "a crash) when\nall entries before it verify; the removed "
-                                   "bytes are appended to PATH.torn.\n";
+    "verifies on its own with 'safegrid audit verify --fragment --file FILE'.\n";
 
 static int usage(const char *text, const char *complaint)
 {
@@ -71,34 +66,29 @@ static int parse_u64(const char *s, uint64_t *out)
 
 /* Options shared by the commands; each command says which it accepts. */
 typedef struct opts {
-    const char *log, *out, *anchor;
-    char db_log[4096];
+    const char *db, *file, *out, *anchor;
     uint64_t from, to;
     int fragment;
 } opts;
 
-enum { O_ANCHOR = 1, O_FRAGMENT = 2, O_RANGE = 4, O_OUT = 8 };
+enum { O_ANCHOR = 1, O_FRAGMENT = 2, O_RANGE = 4, O_OUT = 8, O_FILE = 16 };
 
 /* Returns -1 on success, else the exit code (0 for --help, 2 for bad usage). */
 static int parse(int argc, char **argv, int allowed, const char *text, opts *o)
 {
     memset(o, 0, sizeof *o);
     o->from = 1;
-    o->log = getenv("SAFEGRID_AUDIT_LOG");
-    if (o->log == NULL || o->log[0] == '\0')
-        o->log = "audit.log";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(text, stdout);
             return 0;
-        } else if (strcmp(a, "--log") == 0 && v) {
-            o->log = v;
-            i++;
         } else if (strcmp(a, "--db") == 0 && v) {
-            snprintf(o->db_log, sizeof o->db_log, "%s.audit", v);
-            o->log = o->db_log;
+            o->db = v;
+            i++;
+        } else if ((allowed & O_FILE) && strcmp(a, "--file") == 0 && v) {
+            o->file = v;
             i++;
         } else if ((allowed & O_ANCHOR) && strcmp(a, "--anchor") == 0 && v) {
             o->anchor = v;
@@ -125,13 +115,42 @@ static int parse(int argc, char **argv, int allowed, const char *text, opts *o)
     }
     if (o->to && o->from > o->to)
         return usage(text, "--from is after --to");
+    if ((o->db == NULL) == (o->file == NULL))
+        return usage(text, (allowed & O_FILE) ? "give --db PATH or --file PATH" : "give --db PATH");
+    if (o->fragment && o->file == NULL)
+        return usage(text, "--fragment applies to an exported file (--file)");
     return -1;
+}
+
+/* Opens the database read-only for the audit commands; returns 0 or the exit code. */
+static int open_db(const char *cmd, const char *db, sg_store **s)
+{
+    char msg[512];
+    if (access(db, F_OK) != 0) {
+        fprintf(stderr, "safegrid audit %s: %s: %s\n", cmd, db, strerror(errno));
+        return 1;
+    }
+    sg_store_opts so = {.readonly = 1};
+    if (sg_store_open_opts(db, &so, s, msg, sizeof msg) != SG_OK) {
+        fprintf(stderr, "safegrid audit %s: %s\n", cmd, msg);
+        return 1;
+    }
+    if (sg_store_schema_version(*s) < 5) {
+        fprintf(stderr,
+                "safegrid audit %s: %s is at schema %d, before the audit log moved into the "
+                "database: open it once with this version (any safegrid command that writes), "
+                "or check DB.audit with --file\n",
+                cmd, db, sg_store_schema_version(*s));
+        sg_store_close(*s);
+        return 1;
+    }
+    return 0;
 }
 
 static int cmd_verify(int argc, char **argv)
 {
     opts o;
-    int rc = parse(argc, argv, O_ANCHOR | O_FRAGMENT, usage_verify, &o);
+    int rc = parse(argc, argv, O_ANCHOR | O_FRAGMENT | O_FILE, usage_verify, &o);
     if (rc >= 0)
         return rc;
     sg_audit_verify_opts vo = {.fragment = o.fragment};
@@ -152,7 +171,16 @@ static int cmd_verify(int argc, char **argv)
     }
     sg_audit_report r;
     char msg[512];
-    sg_err err = sg_audit_verify(o.log, &vo, &r, msg, sizeof msg);
+    sg_err err;
+    if (o.file) {
+        err = sg_audit_verify(o.file, &vo, &r, msg, sizeof msg);
+    } else {
+        sg_store *s;
+        if ((rc = open_db("verify", o.db, &s)) != 0)
+            return rc;
+        err = sg_store_audit_verify(s, &vo, &r, msg, sizeof msg);
+        sg_store_close(s);
+    }
     if (err == SG_OK) {
         printf("ok: %llu entries, last hash %s\n", (unsigned long long)r.n_entries, r.last_hash);
         return 0;
@@ -175,8 +203,12 @@ static int cmd_export(int argc, char **argv)
     if (rc >= 0)
         return rc;
     char msg[512];
+    sg_store *s;
+    if ((rc = open_db("export", o.db, &s)) != 0)
+        return rc;
     if (o.out == NULL) {
-        sg_err err = sg_audit_export(o.log, stdout, o.from, o.to, msg, sizeof msg);
+        sg_err err = sg_store_audit_export(s, stdout, o.from, o.to, msg, sizeof msg);
+        sg_store_close(s);
         if (err) {
             fprintf(stderr, "safegrid audit export: %s\n", msg);
             return 1;
@@ -186,6 +218,7 @@ static int cmd_export(int argc, char **argv)
     size_t plen = strlen(o.out) + 16;
     char *tmp = malloc(plen);
     if (tmp == NULL) {
+        sg_store_close(s);
         fprintf(stderr, "safegrid audit export: out of memory\n");
         return 1;
     }
@@ -194,9 +227,11 @@ static int cmd_export(int argc, char **argv)
     if (f == NULL) {
         fprintf(stderr, "safegrid audit export: %s: %s\n", tmp, strerror(errno));
         free(tmp);
+        sg_store_close(s);
         return 1;
     }
-    sg_err err = sg_audit_export(o.log, f, o.from, o.to, msg, sizeof msg);
+    sg_err err = sg_store_audit_export(s, f, o.from, o.to, msg, sizeof msg);
+    sg_store_close(s);
     if (err == SG_OK && (fflush(f) != 0 || fsync(fileno(f)) != 0)) {
         err = SG_IO;
         snprintf(msg, sizeof msg, "%s: %s", tmp, strerror(errno));
@@ -219,27 +254,6 @@ static int cmd_export(int argc, char **argv)
     return 0;
 }
 
-static int cmd_repair(int argc, char **argv)
-{
-    opts o;
-    int rc = parse(argc, argv, 0, usage_repair, &o);
-    if (rc >= 0)
-        return rc;
-    char msg[512];
-    uint64_t removed = 0;
-    sg_err err = sg_audit_repair(o.log, &removed, msg, sizeof msg);
-    if (err) {
-        fprintf(stderr, "safegrid audit repair: %s\n", msg);
-        return 1;
-    }
-    if (removed)
-        printf("removed a torn last line of %llu bytes (saved to %s.torn)\n",
-               (unsigned long long)removed, o.log);
-    else
-        printf("nothing to repair: the log verifies\n");
-    return 0;
-}
-
 int sg_audit_cli(int argc, char **argv)
 {
     if (argc < 2)
@@ -253,8 +267,6 @@ int sg_audit_cli(int argc, char **argv)
         return cmd_verify(argc - 1, argv + 1);
     if (strcmp(c, "export") == 0)
         return cmd_export(argc - 1, argv + 1);
-    if (strcmp(c, "repair") == 0)
-        return cmd_repair(argc - 1, argv + 1);
     char m[128];
     snprintf(m, sizeof m, "unknown command '%s'", c);
     return usage(usage_main, m);

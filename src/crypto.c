@@ -61,6 +61,14 @@ static void sync_parent(const char *path)
     free(dup);
 }
 
+static sg_err exists_err(const char *path, char *msg, size_t n)
+{
+    return sg_errf(SG_CONFLICT, msg, n,
+                   "%s already exists; a key file is never overwritten (values sealed with it "
+                   "would be lost)",
+                   path);
+}
+
 sg_err sg_crypto_key_create(const char *path, char *msg, size_t n)
 {
     if (path == NULL || path[0] == '\0')
@@ -68,16 +76,18 @@ sg_err sg_crypto_key_create(const char *path, char *msg, size_t n)
     sg_err err = init_sodium(msg, n);
     if (err)
         return err;
-    /* O_EXCL also fails on any existing symlink, dangling or not: never write through one. */
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        if (errno == EEXIST)
-            return sg_errf(SG_CONFLICT, msg, n,
-                           "%s already exists; a key file is never "
-                           "overwritten (values sealed with it would be lost)",
-                           path);
-        return sg_errf(SG_IO, msg, n, "%s: %s", path, strerror(errno));
-    }
+    /* The key is written whole to a temporary name and then linked to path, which fails if
+     * path exists (any file or symlink, dangling or not: never written through), so a
+     * reader never sees a half-written key file, and of two processes creating it at once
+     * one wins and the other gets SG_CONFLICT. */
+    if (access(path, F_OK) == 0 || errno != ENOENT)
+        return exists_err(path, msg, n);
+    char tmp[4096];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid()) >= sizeof tmp)
+        return sg_errf(SG_INVAL, msg, n, "key file path too long");
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return sg_errf(SG_IO, msg, n, "%s: %s", tmp, strerror(errno));
     /* The line: prefix, base64 key, newline; built in guarded memory and wiped. */
     size_t line_len = strlen(SG_CRYPTO_KEY_PREFIX) + B64_KEY_LEN + 1;
     unsigned char *key = sodium_malloc(KEY_BYTES);
@@ -94,7 +104,7 @@ sg_err sg_crypto_key_create(const char *path, char *msg, size_t n)
     line[line_len] = '\0';
     err = SG_IO;
     if (fchmod(fd, 0600) != 0) { /* whatever the umask did, exactly 0600 */
-        sg_errf(err, msg, n, "%s: chmod: %s", path, strerror(errno));
+        sg_errf(err, msg, n, "%s: chmod: %s", tmp, strerror(errno));
         goto fail;
     }
     for (size_t done = 0; done < line_len;) {
@@ -102,21 +112,27 @@ sg_err sg_crypto_key_create(const char *path, char *msg, size_t n)
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            sg_errf(err, msg, n, "%s: write: %s", path, w < 0 ? strerror(errno) : "no progress");
+            sg_errf(err, msg, n, "%s: write: %s", tmp, w < 0 ? strerror(errno) : "no progress");
             goto fail;
         }
         done += (size_t)w;
     }
     if (fsync(fd) != 0) {
-        sg_errf(err, msg, n, "%s: fsync: %s", path, strerror(errno));
+        sg_errf(err, msg, n, "%s: fsync: %s", tmp, strerror(errno));
         goto fail;
     }
     if (close(fd) != 0) {
         fd = -1;
-        sg_errf(err, msg, n, "%s: close: %s", path, strerror(errno));
+        sg_errf(err, msg, n, "%s: close: %s", tmp, strerror(errno));
         goto fail;
     }
     fd = -1;
+    if (link(tmp, path) != 0) {
+        err = errno == EEXIST ? exists_err(path, msg, n)
+                              : sg_errf(SG_IO, msg, n, "%s: %s", path, strerror(errno));
+        goto fail;
+    }
+    unlink(tmp);
     sync_parent(path);
     sodium_free(key);
     sodium_free(line);
@@ -124,7 +140,7 @@ sg_err sg_crypto_key_create(const char *path, char *msg, size_t n)
 fail:
     if (fd >= 0)
         close(fd);
-    unlink(path);
+    unlink(tmp);
     sodium_free(key); /* NULL-safe; wipes */
     sodium_free(line);
     return err;

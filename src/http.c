@@ -335,10 +335,8 @@ sg_err sg_http_reply_take(sg_http_req *r, json_t *j, sg_http_reply *out, char *m
 sg_err sg_http_audit(sg_http_req *r, const char *action, const char *object, const char *detail,
                      char *msg, size_t n)
 {
-    if (r->srv->audit == NULL)
-        return SG_OK;
-    sg_err err = sg_audit_append(r->srv->audit, r->who.name, sg_role_name(r->who.role), action,
-                                 object, detail, NULL, msg, n);
+    sg_audit_entry e = {r->who.name, sg_role_name(r->who.role), action, object, detail};
+    sg_err err = sg_store_audit(r->srv->store, &e, msg, n);
     if (err)
         sg_log(SG_LOG_ERROR, "http.audit", "audit log append failed: %s", msg);
     return err;
@@ -1181,7 +1179,6 @@ sg_err sg_http_start(sg_store *s, const sg_http_opts *o, sg_http **out, char *ms
     h->authenticate = o->authenticate ? o->authenticate : sg_auth_http;
     h->auth_ctx = o->authenticate ? o->auth_ctx : s;
     h->key = o->key;
-    h->audit = o->audit;
     h->cookie_secure = o->cookie_secure;
     h->web_dir = o->web_dir && o->web_dir[0] ? strdup(o->web_dir) : NULL;
     h->sensitive_grid_m = o->sensitive_grid_m ? o->sensitive_grid_m : 500;

@@ -94,7 +94,6 @@ struct sg_http {
     sg_http_auth_fn authenticate;
     void *auth_ctx;
     const sg_crypto_key *key;
-    sg_audit *audit;
     int cookie_secure;
     char *web_dir;                /* owned; NULL: no static files */
     double sensitive_grid_m;      /* grid for sensitive locations in public outputs */
@@ -170,7 +169,7 @@ sg_err sg_http_reply_take(sg_http_req *r, json_t *j, sg_http_reply *out, char *m
  * shown: it identifies nobody). The one rule for every public statistic. */
 int sg_http_suppressed(const struct sg_http *h, int64_t count);
 
-/* Appends an audit entry for an action of r's caller on object (nothing without a log). */
+/* Appends an audit entry for an action of r's caller on object, durably (sg_store_audit). */
 sg_err sg_http_audit(sg_http_req *r, const char *action, const char *object, const char *detail,
                      char *msg, size_t n);
 

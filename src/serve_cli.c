@@ -39,8 +39,9 @@ static void usage(FILE *f)
           "                       to an M-metre grid (100 to 100000; default 500)\n"
           "  --web DIR            serve the web UI's files from DIR (default: build/web if\n"
           "                       it exists; \"\" for none)\n"
-          "The audit log is PATH.audit and the key for personal fields PATH.key (made with\n"
-          "mode 0600 if missing). Accounts: safegrid user add --help.\n"
+          "The audit log is kept in the database (safegrid audit --help); the key for\n"
+          "personal fields is PATH.key (made with mode 0600 if missing). Accounts:\n"
+          "safegrid user add --help.\n"
           "Exit status: 0 after a clean stop, 1 if the server could not start, 2 for bad\n"
           "usage.\n",
           f);
@@ -141,7 +142,6 @@ int sg_serve_cli(int argc, char **argv)
     sg_err err = sg_service_open(db, &sv, msg, sizeof msg);
     sg_store *s = sv.store;
     o.key = sv.key;
-    o.audit = sv.audit;
     if (err) {
         fprintf(stderr, "safegrid serve: %s\n", msg);
         pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -21,6 +21,7 @@
 #include "safegrid/timefmt.h"
 
 #include <math.h>
+#include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <sqlite3.h>
@@ -133,6 +134,21 @@ static const char *const migrations[] = {
      * (ORDER BY id DESC LIMIT n) walks this index instead of reading every case of the
      * area into a temporary B-tree (8.5 ms -> 0.3 ms for a neighbourhood of 2,551 cases). */
     "CREATE INDEX cases_area_id ON cases(area_id, id);",
+
+    /* 5: the audit log (audit.h): one row per line, appended in the transaction of the
+     * change it records, so the change and its entry are durable together with one sync
+     * (the log was a file beside the database, synced before each commit: two syncs per
+     * group). The triggers make the append-only rule explicit; the hash chain is what
+     * detects a change made behind them. */
+    "CREATE TABLE audit (seq INTEGER PRIMARY KEY, line TEXT NOT NULL);"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    /* INSERT OR REPLACE deletes the row it replaces without firing the delete trigger. */
+    "CREATE TRIGGER audit_no_replace BEFORE INSERT ON audit"
+    " WHEN EXISTS (SELECT 1 FROM audit WHERE seq = NEW.seq)"
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -165,7 +181,9 @@ enum {
     JOB_ORG_PUT,
     JOB_RULE_PUT,
     JOB_RULE_DELETE,
-    JOB_EXEC
+    JOB_EXEC,
+    JOB_AUDIT,
+    JOB_AUDIT_IMPORT
 };
 
 #define WAKE_STRIPES 64
@@ -177,7 +195,6 @@ static unsigned wake_stripe(const sg_store_job *job)
 
 struct sg_store {
     char *path;
-    sg_audit *audit; /* borrowed; NULL: writes are not audited */
     conn *writer;
     pthread_t thread;
     int thread_started;
@@ -351,12 +368,23 @@ static sg_err migrate(conn *c, int upto, int *out_version, char *msg, size_t n)
         return sg_errf(SG_UNSUPPORTED, msg, n,
                        "database schema version %d is newer than this safegrid (%d)", v,
                        N_MIGRATIONS);
-    for (; v < upto; v++) {
+    while (v < upto) {
         char em[256];
         char sql[64];
         sg_err err = exec(c, "BEGIN IMMEDIATE", em, sizeof em);
         if (err)
             return sg_errf(err, msg, n, "migration %d: %s", v + 1, em);
+        /* Another process opening the same database may have migrated it meanwhile: the
+         * version read under the write lock is the one to continue from. */
+        int now = user_version(c);
+        if (now != v) {
+            exec(c, "ROLLBACK", NULL, 0);
+            if (now < v || now > N_MIGRATIONS)
+                return sg_errf(SG_CORRUPT, msg, n, "the schema version changed to %d while opening",
+                               now);
+            v = now;
+            continue;
+        }
         err = exec(c, migrations[v], em, sizeof em);
         snprintf(sql, sizeof sql, "PRAGMA user_version=%d", v + 1);
         if (!err)
@@ -367,6 +395,7 @@ static sg_err migrate(conn *c, int upto, int *out_version, char *msg, size_t n)
             exec(c, "ROLLBACK", NULL, 0);
             return sg_errf(err, msg, n, "migration %d failed: %s", v + 1, em);
         }
+        v++;
     }
     *out_version = v;
     return SG_OK;
@@ -390,8 +419,11 @@ static sg_err load_key(conn *c, int create, unsigned char key[SG_TRACKING_KEY_BY
         return SG_OK;
     if (!create)
         return sg_errf(SG_CORRUPT, msg, n, "the database has no tracking-code key");
+    /* Another process opening the new database at the same moment may store its key
+     * first: then this one is ignored and the stored key read back. */
     randombytes_buf(key, SG_TRACKING_KEY_BYTES);
-    if (sqlite3_prepare_v2(c->db, "INSERT INTO meta (key, value) VALUES ('tracking_key', ?)", -1,
+    if (sqlite3_prepare_v2(c->db,
+                           "INSERT OR IGNORE INTO meta (key, value) VALUES ('tracking_key', ?)", -1,
                            &st, NULL) != SQLITE_OK)
         return sg_errf(SG_IO, msg, n, "cannot store settings: %s", sqlite3_errmsg(c->db));
     sqlite3_bind_blob(st, 1, key, SG_TRACKING_KEY_BYTES, SQLITE_STATIC);
@@ -399,7 +431,7 @@ static sg_err load_key(conn *c, int create, unsigned char key[SG_TRACKING_KEY_BY
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return sg_errf(SG_IO, msg, n, "cannot store settings: %s", sqlite3_errmsg(c->db));
-    return SG_OK;
+    return load_key(c, 0, key, msg, n);
 }
 
 void sg_store_stats(sg_store *s, uint64_t *n_commits, uint64_t *n_writes)
@@ -473,25 +505,73 @@ static void *checkpointer_main(void *arg)
     return NULL;
 }
 
-/* Appends the audit entries of the batch's successful jobs that carry one, in one write
- * and one sync, before the batch commits: if the log cannot be written the batch is rolled
- * back, so no write goes unaudited. (If the commit then fails, the log names writes that
- * did not happen; a later reader sees they are absent from the store. Recording too much
- * is the safe side.) */
+static const char SQL_AUDIT_LAST[] = "SELECT seq, line FROM audit ORDER BY seq DESC LIMIT 1";
+static const char SQL_AUDIT_INSERT[] = "INSERT INTO audit (seq, line) VALUES (?, ?)";
+
+/* Appends count entries to the audit table in the writer's open transaction, continuing
+ * the chain from its last row (read here, under the write lock, so that several processes
+ * writing one database keep one chain). */
+static sg_err audit_append(sg_store *s, const sg_audit_entry *e, size_t count, char *em, size_t n)
+{
+    conn *w = s->writer;
+    sqlite3_stmt *st;
+    sg_err err = prep(w, SQL_AUDIT_LAST, &st);
+    if (err)
+        return sg_errf(err, em, n, "audit log: %s", sqlite3_errmsg(w->db));
+    uint64_t seq = 0;
+    char prev[SG_AUDIT_HASH_HEX + 1];
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        seq = (uint64_t)sqlite3_column_int64(st, 0);
+        sg_audit_line_hash((const char *)sqlite3_column_text(st, 1),
+                           (size_t)sqlite3_column_bytes(st, 1), prev);
+    } else if (rc == SQLITE_DONE) {
+        sg_audit_genesis_hash(prev);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sql_err(w->db, rc, em, n, "audit log");
+    int64_t now = (int64_t)time(NULL);
+    for (size_t i = 0; i < count && !err; i++) {
+        char *line;
+        size_t len;
+        err = sg_audit_line(seq + 1, now, &e[i], prev, &line, &len, em, n);
+        if (err)
+            break;
+        err = prep(w, SQL_AUDIT_INSERT, &st);
+        if (!err) {
+            sqlite3_bind_int64(st, 1, (sqlite3_int64)(seq + 1));
+            sqlite3_bind_text(st, 2, line, (int)len, SQLITE_STATIC);
+            rc = sqlite3_step(st);
+            sqlite3_reset(st);
+            if (rc != SQLITE_DONE)
+                err = sql_err(w->db, rc, em, n, "audit log");
+        }
+        sg_audit_line_hash(line, len, prev);
+        free(line);
+        seq++;
+    }
+    return err;
+}
+
+/* Appends the audit entries of the batch's successful jobs that carry one, in the batch's
+ * transaction before it commits: if they cannot be written the batch is rolled back, so no
+ * write goes unaudited, and a write that does not commit leaves no entry. */
 static sg_err audit_batch(sg_store *s, sg_store_job *batch, char *em, size_t n)
 {
-    if (s->audit == NULL)
-        return SG_OK;
     enum { MAX_AUDIT = 256 };
     sg_audit_entry e[MAX_AUDIT];
     size_t k = 0;
     for (sg_store_job *j = batch; j != NULL; j = j->next) {
-        if (j->err || j->action[0] == '\0')
-            continue;
-        e[k++] = (sg_audit_entry){j->actor ? j->actor : "system", j->role ? j->role : "system",
-                                  j->action, j->object, j->detail[0] ? j->detail : NULL};
-        if (k == MAX_AUDIT) {
-            sg_err err = sg_audit_append_batch(s->audit, e, k, NULL, em, n);
+        if (j->err)
+            ; /* a failed write changed nothing and is not recorded */
+        else if (j->kind == JOB_AUDIT)
+            e[k++] = *(const sg_audit_entry *)j->arg;
+        else if (j->action[0])
+            e[k++] = (sg_audit_entry){j->actor ? j->actor : "system", j->role ? j->role : "system",
+                                      j->action, j->object, j->detail[0] ? j->detail : NULL};
+        if (k > 0 && (k == MAX_AUDIT || j->next == NULL)) {
+            sg_err err = audit_append(s, e, k, em, n);
             if (err) {
                 sg_log(SG_LOG_ERROR, "store.audit", "audit log append failed: %s", em);
                 return err;
@@ -499,21 +579,58 @@ static sg_err audit_batch(sg_store *s, sg_store_job *batch, char *em, size_t n)
             k = 0;
         }
     }
-    if (k) {
-        sg_err err = sg_audit_append_batch(s->audit, e, k, NULL, em, n);
-        if (err) {
-            sg_log(SG_LOG_ERROR, "store.audit", "audit log append failed: %s", em);
-            return err;
-        }
-    }
     return SG_OK;
 }
 
-void sg_store_set_audit(sg_store *s, sg_audit *log)
+/* Reads the audit table's lines in seq order for the verifier, each with its '\n'. */
+typedef struct audit_rows {
+    sqlite3_stmt *st;
+    char *buf; /* SG_AUDIT_MAX_LINE + 1 bytes */
+} audit_rows;
+
+static int audit_rows_next(void *ctx, const char **line, size_t *len)
 {
-    pthread_mutex_lock(&s->mu);
-    s->audit = log;
-    pthread_mutex_unlock(&s->mu);
+    audit_rows *r = ctx;
+    int rc = sqlite3_step(r->st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return -1;
+    const char *t = (const char *)sqlite3_column_text(r->st, 0);
+    size_t b = (size_t)sqlite3_column_bytes(r->st, 0);
+    if (t == NULL)
+        t = "";
+    if (b >= SG_AUDIT_MAX_LINE) { /* too long: handed on as it is, and refused */
+        *line = t;
+        *len = b + 1;
+        return 1;
+    }
+    memcpy(r->buf, t, b);
+    r->buf[b] = '\n';
+    *line = r->buf;
+    *len = b + 1;
+    return 1;
+}
+
+static const char SQL_AUDIT_LINES[] = "SELECT line FROM audit ORDER BY seq";
+
+/* Runs the verifier over the table (in the caller's read transaction on c), from entry 1,
+ * copying entries from_seq.. to out when out is not NULL. */
+static sg_err audit_walk_rows(conn *c, const sg_audit_verify_opts *opts, uint64_t from_seq,
+                              uint64_t to_seq, FILE *out, sg_audit_report *r, char *msg, size_t n)
+{
+    audit_rows rows = {NULL, malloc(SG_AUDIT_MAX_LINE + 1)};
+    if (rows.buf == NULL)
+        return sg_errf(SG_NOMEM, msg, n, "out of memory");
+    sg_err err = prep(c, SQL_AUDIT_LINES, &rows.st);
+    if (err)
+        sg_errf(err, msg, n, "audit log: %s", sqlite3_errmsg(c->db));
+    else
+        err = sg_audit_walk(audit_rows_next, &rows, opts, from_seq, to_seq, out, r, msg, n);
+    if (rows.st)
+        sqlite3_reset(rows.st);
+    free(rows.buf);
+    return err;
 }
 
 /* Runs one job in a transaction of its own. */
@@ -739,7 +856,15 @@ sg_err sg_store_open_opts(const char *path, const sg_store_opts *o, sg_store **o
     if (err)
         goto fail;
     char em[200];
+    /* Switching a new file to WAL takes an exclusive lock without calling the busy
+     * handler, so a second process opening the same new file at that moment gets BUSY:
+     * it waits and tries again, as the busy timeout would (10 s). */
     err = exec(s->writer, "PRAGMA journal_mode=WAL", em, sizeof em);
+    for (int tries = 0; err == SG_BUSY && tries < 1000; tries++) {
+        struct timespec pause = {0, 10 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        err = exec(s->writer, "PRAGMA journal_mode=WAL", em, sizeof em);
+    }
     if (!err)
         err = exec(s->writer,
                    "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; "
@@ -2288,6 +2413,155 @@ sg_err sg_store_apikey_list(sg_store *s, sg_apikey_row **out, size_t *n_out)
                       (void **)out, n_out);
 }
 
+/* ---- the audit log ----------------------------------------------------------------------- */
+
+sg_err sg_store_audit(sg_store *s, const sg_audit_entry *e, char *msg, size_t n)
+{
+    /* Check the fields here, so that a bad entry fails alone and not its whole group; with
+     * the widest seq, so that an entry near the length limit cannot pass here and then
+     * fail in the writer. */
+    char *line;
+    size_t len;
+    char prev[SG_AUDIT_HASH_HEX + 1];
+    sg_audit_genesis_hash(prev);
+    sg_err err = sg_audit_line(INT64_MAX, (int64_t)time(NULL), e, prev, &line, &len, msg, n);
+    if (err)
+        return err;
+    free(line);
+    return submit_wait(s, JOB_AUDIT, (void *)e, msg, n);
+}
+
+sg_err sg_store_audit_verify(sg_store *s, const sg_audit_verify_opts *opts, sg_audit_report *r,
+                             char *msg, size_t n)
+{
+    conn *c;
+    sg_err err = reader_get(s, &c);
+    if (err)
+        return sg_errf(err, msg, n, "cannot open a reader on the database");
+    exec(c, "BEGIN", NULL, 0);
+    err = audit_walk_rows(c, opts, 0, 0, NULL, r, msg, n);
+    exec(c, "COMMIT", NULL, 0);
+    reader_put(s, c);
+    return err;
+}
+
+sg_err sg_store_audit_export(sg_store *s, FILE *out, uint64_t from_seq, uint64_t to_seq, char *msg,
+                             size_t n)
+{
+    if (out == NULL || from_seq == 0 || (to_seq && from_seq > to_seq))
+        return sg_errf(SG_INVAL, msg, n, "bad range %llu..%llu", (unsigned long long)from_seq,
+                       (unsigned long long)to_seq);
+    conn *c;
+    sg_err err = reader_get(s, &c);
+    if (err)
+        return sg_errf(err, msg, n, "cannot open a reader on the database");
+    /* One snapshot, two passes: verify through to_seq, then copy the range while verifying
+     * again against the hash the first pass ended on, so what is written is what was
+     * verified. */
+    exec(c, "BEGIN", NULL, 0);
+    sg_audit_report r1, r2;
+    err = audit_walk_rows(c, NULL, 0, to_seq, NULL, &r1, msg, n);
+    if (!err && r1.last_seq < from_seq)
+        err = sg_errf(SG_NOTFOUND, msg, n, "the log has no entry %llu (last is %llu)",
+                      (unsigned long long)from_seq, (unsigned long long)r1.last_seq);
+    else if (!err && to_seq && r1.last_seq < to_seq)
+        err = sg_errf(SG_NOTFOUND, msg, n, "the log ends at entry %llu, before %llu",
+                      (unsigned long long)r1.last_seq, (unsigned long long)to_seq);
+    if (!err) {
+        sg_audit_verify_opts o = {.anchor_seq = r1.last_seq};
+        memcpy(o.anchor_hash, r1.last_hash, sizeof o.anchor_hash);
+        err = audit_walk_rows(c, &o, from_seq, r1.last_seq, out, &r2, msg, n);
+        if (!err && fflush(out) != 0)
+            err = sg_errf(SG_IO, msg, n, "write error: %s", strerror(errno));
+    }
+    exec(c, "COMMIT", NULL, 0);
+    reader_put(s, c);
+    return err;
+}
+
+typedef struct audit_import {
+    const char *path;
+    uint64_t count;
+    /* while the job runs: the file being read and the statement inserting its lines */
+    sg_audit_file_src file;
+    conn *w;
+    sg_err err;
+    char *msg;
+    size_t n;
+} audit_import;
+
+/* The import's source of lines for the verifier: each line read is also inserted, as row
+ * count + 1, so the file is read once and what is stored is what was verified; a fault
+ * later in the file fails the job, which rolls the whole import back. */
+static int import_next(void *ctx, const char **line, size_t *len)
+{
+    audit_import *a = ctx;
+    int got = sg_audit_file_next(&a->file, line, len);
+    if (got <= 0 || *len < 1 || *len > SG_AUDIT_MAX_LINE || (*line)[*len - 1] != '\n')
+        return got; /* the end, an error, or a line the walk refuses */
+    sqlite3_stmt *st;
+    a->err = prep(a->w, SQL_AUDIT_INSERT, &st);
+    if (a->err)
+        return -1;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)(a->count + 1));
+    sqlite3_bind_text(st, 2, *line, (int)*len - 1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        a->err = sql_err(a->w->db, rc, a->msg, a->n, "audit log");
+        return -1;
+    }
+    a->count++;
+    return 1;
+}
+
+static const char SQL_AUDIT_ANY[] = "SELECT 1 FROM audit LIMIT 1";
+
+/* The import job: runs in the writer, so no entry is appended between the check that the
+ * table is empty and the last imported line. */
+static sg_err job_audit_import(sg_store *s, sg_store_job *job)
+{
+    audit_import *a = job->arg;
+    conn *w = s->writer;
+    sqlite3_stmt *st;
+    sg_err err = prep(w, SQL_AUDIT_ANY, &st);
+    if (err)
+        return sg_errf(err, job->msg, sizeof job->msg, "audit log: %s", sqlite3_errmsg(w->db));
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return sg_errf(SG_CONFLICT, job->msg, sizeof job->msg,
+                       "the database already holds an audit log");
+    a->file.in = fopen(a->path, "r");
+    if (a->file.in == NULL)
+        return sg_errf(SG_IO, job->msg, sizeof job->msg, "%s: %s", a->path, strerror(errno));
+    a->file.buf = malloc(SG_AUDIT_MAX_LINE + 1);
+    a->w = w;
+    a->msg = job->msg;
+    a->n = sizeof job->msg;
+    a->count = 0;
+    a->err = SG_OK;
+    sg_audit_report r;
+    if (a->file.buf == NULL)
+        err = sg_errf(SG_NOMEM, job->msg, sizeof job->msg, "out of memory");
+    else
+        err = sg_audit_walk(import_next, a, NULL, 0, 0, NULL, &r, job->msg, sizeof job->msg);
+    if (a->err) /* the insert failed: its message is the one to give */
+        err = a->err;
+    free(a->file.buf);
+    fclose(a->file.in);
+    return err;
+}
+
+sg_err sg_store_audit_import(sg_store *s, const char *path, uint64_t *count, char *msg, size_t n)
+{
+    audit_import a = {.path = path};
+    sg_err err = submit_wait(s, JOB_AUDIT_IMPORT, &a, msg, n);
+    if (!err && count)
+        *count = a.count;
+    return err;
+}
+
 /* ---- dispatch ---------------------------------------------------------------------------- */
 
 static sg_err run_job(sg_store *s, sg_store_job *job)
@@ -2307,6 +2581,10 @@ static sg_err run_job(sg_store *s, sg_store_job *job)
         return job_rule_put(s, job);
     case JOB_RULE_DELETE:
         return job_rule_delete(s, job);
+    case JOB_AUDIT:
+        return SG_OK; /* the entry itself is appended with the batch's */
+    case JOB_AUDIT_IMPORT:
+        return job_audit_import(s, job);
     case JOB_EXEC:
         return job_exec(s, job);
     default:

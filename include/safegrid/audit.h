@@ -3,9 +3,8 @@
  * The audit log: an append-only, hash-chained record of who did what to which object.
  * Every write, and every read of personal data, is one entry (DESIGN.md principle 3).
  *
- * The log is its own plain file so that anyone holding a copy can check it with this
- * module, or with nothing more than a JSON reader and `b2sum -l 256`. Each entry is one
- * line: a compact JSON object (UTF-8, written by jansson) with the keys, in this order,
+ * The log is a sequence of lines, each the entry's bytes: a compact JSON object (UTF-8,
+ * written by jansson) with the keys, in this order,
  *
  *   seq     1, 2, 3, ... without gaps
  *   time    RFC 3339 UTC, "2026-11-25T18:22:03Z"
@@ -20,10 +19,13 @@
  * followed by '\n'. Entries never hold personal values (names, contacts, free text written
  * by the public): they name the object, and the personal data stays encrypted in the store.
  *
- * Appends are durable (fdatasync before the call returns), serialised between threads (a
- * mutex) and between processes (flock on the file), and made with O_APPEND, so earlier
- * bytes are never rewritten. Before each append the writer rereads the tail if the file
- * grew under it, so several processes share one chain.
+ * Where the lines live: in the installation's database, table `audit`, one row per line,
+ * appended by the store's writer in the same transaction as the change the entry records
+ * (src/store.c), so a change and its entry commit together or not at all, with one sync.
+ * `safegrid audit export` writes them out as a plain file, one line each, that anyone can
+ * check with this module or with nothing more than a JSON reader and `b2sum -l 256`.
+ * This module builds lines and verifies them from any source; it does no I/O of its own
+ * beyond reading a file handed to the verifier.
  *
  * What the chain proves: any change, deletion, insertion or reordering of entries before
  * the last one breaks it. It cannot by itself show that the newest entries were not
@@ -50,8 +52,6 @@
 
 /** Hex digest length: 64 characters (a buffer needs 65). */
 #define SG_AUDIT_HASH_HEX 64
-
-typedef struct sg_audit sg_audit;
 
 /* clang-format off */
 /** Why verification stopped. */
@@ -98,51 +98,59 @@ typedef struct sg_audit_verify_opts {
  *  (65 bytes, NUL-terminated). The chain's hash, exposed for tools and tests. */
 void sg_audit_hash_hex(const void *p, size_t len, char hex[SG_AUDIT_HASH_HEX + 1]);
 
-/** Opens (creating with mode 0640 if missing) the audit log at path for appending and
- *  reads its last line to continue the chain. The earlier entries are not verified here:
- *  run sg_audit_verify for that.
- *  On SG_OK *out is a new handle owned by the caller, released with sg_audit_close().
- *  Errors (*out untouched, msg says why): SG_INVAL for a NULL argument; SG_IO if the file
- *  cannot be opened, locked or read; SG_CORRUPT if the last line is torn (no '\n': a write
- *  was cut short, see docs/audit.md for recovery) or is not a valid entry; SG_NOMEM. */
-sg_err sg_audit_open(const char *path, sg_audit **out, char *msg, size_t n);
-
-/** Appends one entry, durably: on SG_OK the line is in the file and fdatasync'd. The time
- *  is the current UTC time; seq and prev continue the chain (also across processes).
+/** One entry to append: who (actor, role) did what (action) to which object, with an
+ *  optional detail (NULL or the text of a JSON object holding no personal values).
  *  actor, role, action, object: non-empty UTF-8 strings of at most SG_AUDIT_MAX_FIELD
- *  bytes without control characters. detail_json: NULL or the text of a JSON object; it
- *  must hold no personal values. Strings are copied; the caller keeps ownership.
- *  out_seq (may be NULL) receives the seq given to the entry.
- *  Thread-safe: any number of threads may append through one handle.
- *  Errors: SG_INVAL for a missing or bad field or detail that is not a JSON object;
- *  SG_TOOBIG if the line would exceed SG_AUDIT_MAX_LINE; SG_CORRUPT if another writer
- *  left a torn or invalid last line; SG_IO if the write or the sync failed (after a failed
- *  sync the handle refuses further appends: reopen it); SG_NOMEM. */
-sg_err sg_audit_append(sg_audit *log, const char *actor, const char *role, const char *action,
-                       const char *object, const char *detail_json, uint64_t *out_seq, char *msg,
-                       size_t n);
-
-/** One entry for sg_audit_append_batch; the fields as for sg_audit_append. */
+ *  bytes without control characters. */
 typedef struct sg_audit_entry {
     const char *actor, *role, *action, *object;
-    const char *detail_json; /* NULL or a JSON object's text */
+    const char *detail_json;
 } sg_audit_entry;
 
-/** Appends count entries (1 or more) with consecutive seqs in one write and one
- *  fdatasync: all or none. This is what a group-committing writer calls, so that the
- *  audit log costs one sync per group and not one per event. out_first_seq (may be NULL)
- *  receives the seq of entries[0]. Errors as for sg_audit_append, with the index of the
- *  offending entry in msg; SG_TOOBIG also for a batch over 16 MiB. */
-sg_err sg_audit_append_batch(sg_audit *log, const sg_audit_entry *entries, size_t count,
-                             uint64_t *out_first_seq, char *msg, size_t n);
+/** Checks e's fields and builds the line of entry seq, written at when (Unix seconds,
+ *  UTC) after the line whose hash is prev: the exact bytes, without the '\n', that the log
+ *  holds and the verifier accepts. On SG_OK *line is a malloc'd string owned by the caller
+ *  and *len its length. Errors: SG_INVAL for a missing or bad field or a detail that is not
+ *  a JSON object (msg says which); SG_TOOBIG if the line would exceed SG_AUDIT_MAX_LINE;
+ *  SG_NOMEM. The store's writer calls this (src/store.c), inside the transaction of the
+ *  change the entry records. */
+sg_err sg_audit_line(uint64_t seq, int64_t when, const sg_audit_entry *e,
+                     const char prev[SG_AUDIT_HASH_HEX + 1], char **line, size_t *len, char *msg,
+                     size_t n);
 
-/** Closes the log and frees the handle. NULL does nothing. */
-void sg_audit_close(sg_audit *log);
+/** The chain hash of a line given without its '\n': BLAKE2b-256 of the line and a '\n',
+ *  the prev the next entry carries. */
+void sg_audit_line_hash(const char *line, size_t len, char hex[SG_AUDIT_HASH_HEX + 1]);
 
-/** Recomputes the chain of the log at path and stops at the first broken entry.
- *  opts may be NULL. *report is filled whether or not the log verifies: the report is the
- *  detail of a failure (fault, line, seq, why), and n_entries / last_hash say how far the
- *  log is good.
+/** The prev of entry 1: the hash of SG_AUDIT_GENESIS. */
+void sg_audit_genesis_hash(char hex[SG_AUDIT_HASH_HEX + 1]);
+
+/** A source of log lines for sg_audit_walk: each call sets *line and *len to the next
+ *  line's bytes, its '\n' included (a line without one is torn), valid until the next
+ *  call. Returns 1 for a line, 0 at the end, -1 on a read error. */
+typedef int (*sg_audit_next_fn)(void *ctx, const char **line, size_t *len);
+
+/** A stream as a source of lines: ctx is a sg_audit_file_src whose buf holds
+ *  SG_AUDIT_MAX_LINE + 1 bytes; a longer line is handed on cut, and fails the walk. */
+typedef struct sg_audit_file_src {
+    FILE *in;
+    char *buf;
+} sg_audit_file_src;
+int sg_audit_file_next(void *ctx, const char **line, size_t *len);
+
+/** Reads lines from next(ctx) and recomputes the chain, as sg_audit_verify does, stopping
+ *  after entry to_seq (0: at the end). With out not NULL, the lines of entries from from_seq
+ *  on are copied to it byte for byte as they verify. opts may be NULL. Returns SG_OK,
+ *  SG_CORRUPT (report says where and why, msg in one line), SG_IO for a read or write
+ *  error, SG_NOMEM. */
+sg_err sg_audit_walk(sg_audit_next_fn next, void *ctx, const sg_audit_verify_opts *opts,
+                     uint64_t from_seq, uint64_t to_seq, FILE *out, sg_audit_report *report,
+                     char *msg, size_t n);
+
+/** Recomputes the chain of the log file at path (an export, see sg_store_audit_export)
+ *  and stops at the first broken entry. opts may be NULL. *report is filled whether or
+ *  not the log verifies: the report is the detail of a failure (fault, line, seq, why), and
+ *  n_entries / last_hash say how far the log is good.
  *  Returns SG_OK if every line verified (and the anchor, if given, matched); SG_CORRUPT if
  *  not (report->fault says why); SG_INVAL for NULL arguments; SG_IO if the file cannot be
  *  read (report untouched); SG_NOMEM. An empty file verifies with 0 entries. */
@@ -153,26 +161,7 @@ sg_err sg_audit_verify(const char *path, const sg_audit_verify_opts *opts, sg_au
 sg_err sg_audit_verify_stream(FILE *in, const sg_audit_verify_opts *opts, sg_audit_report *report,
                               char *msg, size_t n);
 
-/** Writes the entries from_seq..to_seq (inclusive; to_seq 0 means to the end) of the log at
- *  path to out, byte for byte, after verifying the chain from entry 1 through to_seq. The
- *  written range verifies on its own with opts.fragment set, and its first prev ties it to
- *  the entry before. Nothing is written unless the range verified.
- *  Errors: SG_INVAL (NULL, from_seq 0 or from_seq > to_seq); SG_NOTFOUND if the log has no
- *  entry from_seq (or ends before to_seq); SG_CORRUPT if the chain breaks at or before
- *  to_seq (msg names line, seq and why); SG_IO on a read or write error; SG_NOMEM. */
-sg_err sg_audit_export(const char *path, FILE *out, uint64_t from_seq, uint64_t to_seq, char *msg,
-                       size_t n);
-
-/** Removes a torn last line (a write cut short by a crash or a full disk: it was never
- *  acknowledged) so that the log can be appended to again. Only acts when the rest of the
- *  log verifies and the sole fault is the torn line; the removed bytes are first saved
- *  to path + ".torn" (appended, fsync'd). *removed (may be NULL) gets the number of
- *  bytes removed, 0 if the log was not torn.
- *  Errors: SG_CORRUPT if the log is broken in any other way (nothing changed); SG_IO;
- *  SG_INVAL; SG_NOMEM. Holds the file lock while it works, so no writer interleaves. */
-sg_err sg_audit_repair(const char *path, uint64_t *removed, char *msg, size_t n);
-
-/** `safegrid audit verify|export|repair ...`; argv[0] is "audit". Returns the exit code:
+/** `safegrid audit verify|export ...`; argv[0] is "audit". Returns the exit code:
  *  0 success, 1 error (one line on stderr), 2 bad usage. */
 int sg_audit_cli(int argc, char **argv);
 

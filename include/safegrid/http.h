@@ -59,8 +59,6 @@ typedef struct sg_http_opts {
     void *auth_ctx;               /* the hook's context; with the default, the store */
     const sg_crypto_key *key;     /* seals and opens personal fields; NULL: the server
                                      neither takes nor shows personal data */
-    sg_audit *audit;              /* where reads of personal data and staff changes
-                                     other than case writes are recorded; NULL: nowhere */
     int cookie_secure;            /* 1: the session cookie is marked Secure (behind TLS) */
     double sensitive_grid_m;      /* side in metres of the grid that sensitive categories'
                                      locations are rounded to in public outputs (Open311,

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * One installation's files, opened together: the database at PATH, its hash-chained audit
- * log at PATH.audit and the key that seals personal fields at PATH.key (mode 0600, created
- * on first use). Every command that reads or writes cases opens them through here, so
- * every case write is audited and every personal field is sealed the same way.
+ * One installation's files, opened together: the database at PATH, which holds the
+ * hash-chained audit log (table audit, see audit.h), and the key that seals personal
+ * fields at PATH.key (mode 0600, created on first use). Every command that reads or writes
+ * cases opens them through here, so every personal field is sealed the same way.
  */
 #ifndef SAFEGRID_SERVICE_H
 #define SAFEGRID_SERVICE_H
@@ -17,20 +17,20 @@
 
 typedef struct sg_service {
     sg_store *store;
-    sg_audit *audit;
     sg_crypto_key *key;
 } sg_service;
 
-/** Opens the store at db (creating it), its audit log and its key (creating the key with
- *  mode 0600 if the file does not exist), and makes the store audit its case writes. On
- *  error nothing stays open and msg names the file at fault. */
+/** Opens the store at db (creating it) and its key (creating the key with mode 0600 if the
+ *  file does not exist). A log file PATH.audit left by an earlier version is imported into
+ *  the database's empty audit table and renamed PATH.audit.imported. On error nothing
+ *  stays open and msg names the file at fault. */
 sg_err sg_service_open(const char *db, sg_service *out, char *msg, size_t n);
 
-/** Closes the store (committing queued writes), then the audit log, then wipes the key. */
+/** Closes the store (committing queued writes), then wipes the key. */
 void sg_service_close(sg_service *sv);
 
-/** Appends one audit entry for an action by who (role from who) on object; detail a JSON
- *  object's text or NULL. A service opened without a log (a test) records nothing. */
+/** Appends one audit entry for an action by who (role from who) on object, durably
+ *  (sg_store_audit); detail a JSON object's text or NULL. */
 sg_err sg_service_audit(sg_service *sv, const sg_principal *who, const char *action,
                         const char *object, const char *detail, char *msg, size_t n);
 

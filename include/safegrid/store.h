@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "safegrid/audit.h"
 #include "safegrid/error.h"
 
 typedef struct sg_store sg_store;
@@ -52,13 +53,38 @@ const unsigned char *sg_store_tracking_key(sg_store *s);
 /** Counts of group commits and of writes they carried since open (for /metrics). */
 void sg_store_stats(sg_store *s, uint64_t *n_commits, uint64_t *n_writes);
 
-struct sg_audit;
+/* ---- the audit log (audit.h for the format) ----------------------------------------------- */
 
-/** Makes every later case write of s append its audit entry (who, what, which case) to
- *  log, batched with the group commit: one log sync per group, written before the group
- *  commits, and a group whose entries cannot be written is rolled back. log is borrowed
- *  and must outlive s (or be unset with NULL first). */
-void sg_store_set_audit(sg_store *s, struct sg_audit *log);
+/* Every write that carries an audit entry (case writes, and sg_store_audit) appends it to
+ * the table `audit` in the same transaction, so a change and its entry commit together,
+ * with one sync for the whole group. */
+
+/** Appends one entry, durably, through the writer's group commit: on SG_OK it has
+ *  committed. For actions that change nothing in the store (a read of personal data, a
+ *  login) or whose change was made by another call. Fields as audit.h says; SG_INVAL (with
+ *  the reason) for a bad field, before anything is queued. */
+sg_err sg_store_audit(sg_store *s, const sg_audit_entry *e, char *msg, size_t n);
+
+/** Verifies the chain held in the database, as sg_audit_verify does for a file, in one
+ *  read snapshot. opts may be NULL. Errors as sg_audit_walk. */
+sg_err sg_store_audit_verify(sg_store *s, const sg_audit_verify_opts *opts, sg_audit_report *r,
+                             char *msg, size_t n);
+
+/** Writes the entries from_seq..to_seq (inclusive; to_seq 0 means to the end) to out as
+ *  the log file format (one line each, '\n' after each), after verifying the chain from
+ *  entry 1 through to_seq; nothing is written unless the range verified. The output
+ *  verifies on its own with opts.fragment set, and its first prev ties it to the entry
+ *  before. Errors: SG_INVAL (from_seq 0 or after to_seq); SG_NOTFOUND if there is no entry
+ *  from_seq (or the log ends before to_seq); SG_CORRUPT if the chain breaks at or before
+ *  to_seq (msg names line, seq and why); SG_IO on a write error. */
+sg_err sg_store_audit_export(sg_store *s, FILE *out, uint64_t from_seq, uint64_t to_seq, char *msg,
+                             size_t n);
+
+/** Imports the log file at path (the format written by sg_store_audit_export, or the file
+ *  PATH.audit kept by earlier versions) into an empty audit table, after verifying it
+ *  whole. *count (may be NULL) gets the number of entries. Errors: SG_CONFLICT if the table
+ *  already holds entries; SG_CORRUPT if the file does not verify (msg says where); SG_IO. */
+sg_err sg_store_audit_import(sg_store *s, const char *path, uint64_t *count, char *msg, size_t n);
 
 /** Runs PRAGMA integrity_check; SG_CORRUPT with the first problem in msg if it fails. */
 sg_err sg_store_integrity_check(sg_store *s, char *msg, size_t n);

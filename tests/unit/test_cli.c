@@ -434,6 +434,26 @@ static void test_import_belo_horizonte(void **state)
     assert_non_null(strstr(out, "6501 rows: 0 imported, 6501 already imported"));
 }
 
+/* Two commands run at the same moment on a database that does not exist yet (the first
+ * run of a new installation) both succeed: one creates the schema and the field key, the
+ * other waits for and uses them, and both writes are in the one audit log. */
+static void test_concurrent_first_run(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 5; round++) {
+        char path[400], cmd[2048];
+        snprintf(path, sizeof path, "%s/race%d.db", dir, round);
+        snprintf(cmd, sizeof cmd,
+                 "%s category add a --type request --db %s 2>&1 & p=$!; "
+                 "%s category add b --type request --db %s 2>&1; r=$?; wait $p; exit $((r | $?))",
+                 bin, path, bin, path);
+        if (tu_run(cmd, out, sizeof out) != 0)
+            fail_msg("round %d: %s", round, out);
+        assert_int_equal(sg("audit verify --db %s", path), 0);
+        assert_non_null(strstr(out, "ok: 2 entries"));
+    }
+}
+
 /* Every write made from the command line is in the audit log, in order, under the
  * operator's name, with no secret in it; a refused command writes nothing. The expected
  * actions are the commands run here, listed by hand. */
@@ -461,7 +481,8 @@ static void test_writes_audited(void **state)
     assert_int_equal(sg("retention purge --db %s", db), 0);
     assert_int_equal(sg("audit verify --db %s", db), 0);
     char path[400];
-    snprintf(path, sizeof path, "%s.audit", db);
+    snprintf(path, sizeof path, "%s/audit.log", dir);
+    assert_int_equal(sg("audit export --db %s -o %s", db, path), 0);
     FILE *f = fopen(path, "r");
     assert_non_null(f);
     static const char *const want[] = {"category.put",  "account.add",     "apikey.add",
@@ -493,6 +514,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_import_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_belo_horizonte, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writes_audited, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_first_run, setup, teardown),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

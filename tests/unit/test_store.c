@@ -76,10 +76,43 @@ static void test_migrate_empty(void **state)
     assert_int_equal(tu_run(cmd, out, sizeof out), 0);
     char want[256];
     snprintf(want, sizeof want,
-             "%d\nwal\naccount api_key area case_event cases category meta organisation "
+             "%d\nwal\naccount api_key area audit case_event cases category meta organisation "
              "routing_rule session\n",
              sg_store_latest_version());
     assert_string_equal(out, want);
+}
+
+/* Two processes opening a new database at the same moment (a server and a CLI command
+ * started together, or both after an upgrade) both succeed: the one that waits for the
+ * write lock sees the schema the other made and does not apply it again. */
+static void test_concurrent_first_open(void **state)
+{
+    fixture *f = *state;
+    for (int round = 0; round < 10; round++) {
+        char path[320];
+        snprintf(path, sizeof path, "%s/race%d.db", f->dir, round);
+        pid_t kids[2];
+        for (int k = 0; k < 2; k++) {
+            kids[k] = fork();
+            assert_true(kids[k] >= 0);
+            if (kids[k] == 0) {
+                sg_store *s;
+                char msg[200];
+                sg_err err = sg_store_open(path, &s, msg, sizeof msg);
+                if (err)
+                    fprintf(stderr, "round %d, process %d: %s\n", round, k, msg);
+                else
+                    sg_store_close(s);
+                _exit(err ? 1 : 0);
+            }
+        }
+        for (int k = 0; k < 2; k++) {
+            int status;
+            assert_int_equal(waitpid(kids[k], &status, 0), kids[k]);
+            assert_true(WIFEXITED(status));
+            assert_int_equal(WEXITSTATUS(status), 0);
+        }
+    }
 }
 
 static void test_migrate_from_older(void **state)
@@ -449,6 +482,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_migrate_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_first_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_older, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuse_newer_and_foreign, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit_many_writers, setup, teardown),
