@@ -282,6 +282,18 @@ static int run_cli(const char *dir, char *out, size_t on, char *err, size_t en, 
     return rc;
 }
 
+/* Runs `safegrid audit verify --db path`, with --anchor when o has one. */
+static int cli_verify_db(const char *dir, const char *path, const sg_audit_verify_opts *o,
+                         char *out, size_t on, char *err, size_t en)
+{
+    if (o == NULL || o->anchor_seq == 0)
+        return run_cli(dir, out, on, err, en, "audit", "verify", "--db", path, NULL);
+    char anchor[128];
+    snprintf(anchor, sizeof anchor, "%llu:%s", (unsigned long long)o->anchor_seq, o->anchor_hash);
+    return run_cli(dir, out, on, err, en, "audit", "verify", "--db", path, "--anchor", anchor,
+                   NULL);
+}
+
 /* Checks that the log of the database at path is broken at line `line`, which claims seq
  * `seq`, for the reason named `fault` (its sg_audit_fault_name, written out here), with
  * n_ok entries verified before it: through sg_store_audit_verify and through
@@ -300,16 +312,8 @@ static void expect_broken(const char *dir, const char *path, const sg_audit_veri
              (unsigned long long)seq, fault);
     assert_true(strncmp(msg, want, strlen(want)) == 0);
 
-    char out[4096], err[4096], anchor[128];
-    int rc;
-    if (o && o->anchor_seq) {
-        snprintf(anchor, sizeof anchor, "%llu:%s", (unsigned long long)o->anchor_seq,
-                 o->anchor_hash);
-        rc = run_cli(dir, out, sizeof out, err, sizeof err, "audit", "verify", "--db", path,
-                     "--anchor", anchor, NULL);
-    } else {
-        rc = run_cli(dir, out, sizeof out, err, sizeof err, "audit", "verify", "--db", path, NULL);
-    }
+    char out[4096], err[4096];
+    int rc = cli_verify_db(dir, path, o, out, sizeof out, err, sizeof err);
     assert_int_equal(rc, 1);
     assert_string_equal(out, "");
     if (strncmp(err, want, strlen(want)) != 0)
@@ -325,16 +329,8 @@ static void expect_ok(const char *dir, const char *path, const sg_audit_verify_o
     if (verify_db(path, o, &r, msg, sizeof msg) != SG_OK)
         fail_msg("expected a good log of %llu entries: %s", (unsigned long long)n, msg);
     assert_int_equal(r.n_entries, n);
-    char out[4096], err[4096], want[160], anchor[128];
-    int rc;
-    if (o && o->anchor_seq) {
-        snprintf(anchor, sizeof anchor, "%llu:%s", (unsigned long long)o->anchor_seq,
-                 o->anchor_hash);
-        rc = run_cli(dir, out, sizeof out, err, sizeof err, "audit", "verify", "--db", path,
-                     "--anchor", anchor, NULL);
-    } else {
-        rc = run_cli(dir, out, sizeof out, err, sizeof err, "audit", "verify", "--db", path, NULL);
-    }
+    char out[4096], err[4096], want[160];
+    int rc = cli_verify_db(dir, path, o, out, sizeof out, err, sizeof err);
     assert_int_equal(rc, 0);
     snprintf(want, sizeof want, "ok: %llu entries, last hash %s\n", (unsigned long long)n,
              r.last_hash);
