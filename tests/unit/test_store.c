@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Tests of the store: migrations from an empty and from an older database, refusal of a
- * newer or foreign file, group commit under many writers, crash safety under SIGKILL, and
- * the list filters with cursor paging.
+ * newer or foreign file, group commit under many writers, crash safety under SIGKILL, the
+ * list filters with cursor paging, and the list of an area at every level of a hierarchy.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "testareas.h"
 #include "testutil.h"
 
 typedef struct fixture {
@@ -379,6 +380,107 @@ static void test_list_filters_and_paging(void **state)
     sg_store_close(s);
 }
 
+/* Expects the ids of one page of list f, in order, and its cursor. */
+static void expect_page(sg_store *s, const sg_case_filter *f, const int64_t *ids, size_t n,
+                        int64_t next_cursor)
+{
+    sg_case_list l;
+    assert_int_equal(sg_store_case_list(s, f, &l), SG_OK);
+    assert_int_equal(l.n_items, n);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(l.items[i].id, ids[i]);
+    assert_int_equal(l.next_cursor, next_cursor);
+    sg_case_list_fini(&l);
+}
+
+static int64_t area_id(sg_store *s, const char *code)
+{
+    sg_area_row *rows;
+    size_t n;
+    int64_t id = 0;
+    assert_int_equal(sg_store_areas_list(s, 0, &rows, &n), SG_OK);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(rows[i].code, code) == 0)
+            id = rows[i].id;
+    sg_area_rows_free(rows, n);
+    assert_true(id > 0);
+    return id;
+}
+
+/* The list of an area is its cases and those of every area below it, newest first, the
+ * same whether the area is a leaf, the only root or in between (each takes its own SQL). */
+static void test_list_by_area_levels(void **state)
+{
+    fixture *f = *state;
+    sg_store *s;
+    char msg[200];
+    assert_int_equal(sg_store_open(f->path, &s, msg, sizeof msg), SG_OK);
+    tu_add_categories(s);
+    /* C > T1 > K1 > G1, G2; C > T1 > K2; C > T2. */
+    static const tu_area areas[] = {
+        {"C", "County", 0, "", "POLYGON((0 0,10 0,10 10,0 10,0 0))", -1},
+        {"T1", "West", 1, "C", "POLYGON((0 0,5 0,5 10,0 10,0 0))", -1},
+        {"T2", "East", 1, "C", "POLYGON((5 0,10 0,10 10,5 10,5 0))", -1},
+        {"K1", "South-west", 2, "T1", "POLYGON((0 0,5 0,5 5,0 5,0 0))", -1},
+        {"K2", "North-west", 2, "T1", "POLYGON((0 5,5 5,5 10,0 10,0 5))", -1},
+        {"G1", "Grid 1", 3, "K1", "POLYGON((0 0,2.5 0,2.5 5,0 5,0 0))", -1},
+        {"G2", "Grid 2", 3, "K1", "POLYGON((2.5 0,5 0,5 5,2.5 5,2.5 0))", -1},
+    };
+    tu_put_areas(s, areas, sizeof areas / sizeof areas[0]);
+    /* Cases 1-12, each in the finest area around its point: G1 1, 6, 12; G2 2, 7, 11; K2 3, 9;
+     * T2 4, 8; outside every area 5, 10. */
+    static const double at[12][2] = {{1, 1}, {3, 1}, {1, 7}, {7, 7},   {20, 20}, {1, 2},
+                                     {3, 3}, {7, 1}, {2, 8}, {30, 30}, {4, 4},   {1, 4}};
+    for (int i = 0; i < 12; i++)
+        assert_int_equal(create(s, "request-general", 0, at[i][0], at[i][1]), i + 1);
+
+    sg_case_filter g1 = {.area_id = area_id(s, "G1"), .limit = 50};
+    expect_page(s, &g1, (const int64_t[]){12, 6, 1}, 3, 0);
+    sg_case_filter k1 = {.area_id = area_id(s, "K1"), .limit = 50};
+    expect_page(s, &k1, (const int64_t[]){12, 11, 7, 6, 2, 1}, 6, 0);
+    sg_case_filter t1 = {.area_id = area_id(s, "T1"), .limit = 50};
+    expect_page(s, &t1, (const int64_t[]){12, 11, 9, 7, 6, 3, 2, 1}, 8, 0);
+    sg_case_filter t2 = {.area_id = area_id(s, "T2"), .limit = 50};
+    expect_page(s, &t2, (const int64_t[]){8, 4}, 2, 0);
+    /* The root: every case with an area, not those outside (5, 10). */
+    sg_case_filter c = {.area_id = area_id(s, "C"), .limit = 50};
+    const int64_t all[] = {12, 11, 9, 8, 7, 6, 4, 3, 2, 1};
+    expect_page(s, &c, all, 10, 0);
+
+    /* Cursor paging, in a leaf and at the root. */
+    g1.limit = 2;
+    expect_page(s, &g1, (const int64_t[]){12, 6}, 2, 6);
+    g1.before_id = 6;
+    expect_page(s, &g1, (const int64_t[]){1}, 1, 0);
+    c.limit = 4;
+    expect_page(s, &c, (const int64_t[]){12, 11, 9, 8}, 4, 8);
+    c.before_id = 8;
+    expect_page(s, &c, (const int64_t[]){7, 6, 4, 3}, 4, 3);
+    c.before_id = 3;
+    expect_page(s, &c, (const int64_t[]){2, 1}, 2, 0);
+    /* With another filter: T1's cases below id 7. */
+    t1.before_id = 7;
+    expect_page(s, &t1, (const int64_t[]){6, 3, 2, 1}, 4, 0);
+
+    /* A second root: C no longer holds every area, and K2 gets a grid G3, so both take
+     * the subtree's SQL; the answers do not change. */
+    static const tu_area more[] = {
+        {"R2", "Elsewhere", 0, "", "POLYGON((50 50,60 50,60 60,50 60,50 50))", -1},
+        {"G3", "Grid 3", 3, "K2", "POLYGON((0 5,5 5,5 6,0 6,0 5))", -1},
+    };
+    tu_put_areas(s, more, 2);
+    c.limit = 50;
+    c.before_id = 0;
+    expect_page(s, &c, all, 10, 0);
+    /* K2 was a leaf: now its subtree, which holds the same cases (3, 9) and the new one
+     * in G3 (13). */
+    assert_int_equal(create(s, "request-general", 0, 1, 5.5), 13);
+    sg_case_filter k2 = {.area_id = area_id(s, "K2"), .limit = 50};
+    expect_page(s, &k2, (const int64_t[]){13, 9, 3}, 3, 0);
+    expect_page(s, &g1, (const int64_t[]){1}, 1, 0);
+    sg_store_close(s);
+}
+
 static void test_readonly(void **state)
 {
     fixture *f = *state;
@@ -454,6 +556,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_group_commit_many_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_safety, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_filters_and_paging, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_by_area_levels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_personal, setup, teardown),
     };
