@@ -133,6 +133,13 @@ static const char *const migrations[] = {
      * (ORDER BY id DESC LIMIT n) walks this index instead of reading every case of the
      * area into a temporary B-tree (8.5 ms -> 0.3 ms for a neighbourhood of 2,551 cases). */
     "CREATE INDEX cases_area_id ON cases(area_id, id);",
+
+    /* 5: the same with each case's version, which replaces it: the HTTP case list reads
+     * only the id and version of an area's newest cases (sg_store_case_page, to check its
+     * cache of their JSON) and takes them from this index alone, without a table lookup
+     * per case (bench_http: 102 -> 68 us of CPU per list of 50). */
+    "CREATE INDEX cases_area_version ON cases(area_id, id, version);"
+    "DROP INDEX cases_area_id;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -1211,11 +1218,16 @@ void sg_case_list_fini(sg_case_list *l)
  * snapshot of the areas, so that an area added by another process is seen at once. */
 enum { AREA_NONE, AREA_LEAF, AREA_ALL, AREA_SUBTREE };
 
-static const char SQL_AREA_SHAPE[] = "SELECT NOT EXISTS (SELECT 1 FROM area WHERE parent_id = ?1),"
-                                     " (SELECT parent_id FROM area WHERE id = ?1) IS NULL"
-                                     " AND (SELECT count(*) FROM area WHERE parent_id IS NULL) = 1";
+static const char SQL_AREA_SHAPE[] =
+    "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM area WHERE parent_id = ?1) THEN 1"
+    " WHEN (SELECT parent_id FROM area WHERE id = ?1) IS NULL"
+    " AND (SELECT count(*) FROM (SELECT 1 FROM area WHERE parent_id IS NULL LIMIT 2)) = 1"
+    " THEN 2 ELSE 3 END";
 
-static sg_err area_shape(conn *c, int64_t area_id, int *out)
+/* Reads area_id's AREA_* into *out. On SG_OK the statement is left stepping, *held, so
+ * that the list's statement reads in the same transaction (a read transaction costs file
+ * locks, a tenth of a list); the caller resets it. */
+static sg_err area_shape(conn *c, int64_t area_id, int *out, sqlite3_stmt **held)
 {
     sqlite3_stmt *st;
     sg_err err = prep(c, SQL_AREA_SHAPE, &st);
@@ -1223,15 +1235,15 @@ static sg_err area_shape(conn *c, int64_t area_id, int *out)
         return err;
     sqlite3_bind_int64(st, 1, area_id);
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        /* A leaf first: an area id that does not exist has no children and no cases. */
-        *out = sqlite3_column_int(st, 0)   ? AREA_LEAF
-               : sqlite3_column_int(st, 1) ? AREA_ALL
-                                           : AREA_SUBTREE;
-    else
-        err = sql_err(c->db, rc, NULL, 0, "list cases: area");
-    sqlite3_reset(st);
-    return err;
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return sql_err(c->db, rc, NULL, 0, "list cases: area");
+    }
+    /* A leaf first: an area id that does not exist has no children and no cases. */
+    static const int shapes[] = {AREA_SUBTREE, AREA_LEAF, AREA_ALL, AREA_SUBTREE};
+    *out = shapes[sqlite3_column_int(st, 0) & 3];
+    *held = st;
+    return SG_OK;
 }
 
 /* The filter's shape, one bit per condition present (and two for the area's), which
@@ -1248,7 +1260,8 @@ enum {
     SHAPE_BBOX = 1 << 9,
     SHAPE_OVERDUE = 1 << 10,
     SHAPE_ESCALATED = 1 << 11,
-    SHAPE_BEFORE = 1 << 12
+    SHAPE_BEFORE = 1 << 12,
+    SHAPE_REFS = 1 << 13 /* only id and version: sg_store_case_page */
 };
 
 static unsigned filter_shape(const sg_case_filter *f, int area)
@@ -1278,7 +1291,7 @@ static void where_add(char *buf, size_t n, const char *cond)
 /* Writes the list's SQL for a filter shape into sql. */
 static void list_sql(unsigned m, char *sql, size_t n)
 {
-    snprintf(sql, n, "SELECT " CASE_COLS " FROM cases WHERE 1");
+    snprintf(sql, n, "SELECT %s FROM cases WHERE 1", m & SHAPE_REFS ? "id, version" : CASE_COLS);
     if (m & SHAPE_TYPE)
         where_add(sql, n, "type = :type");
     if (m & SHAPE_OPEN)
@@ -1344,20 +1357,20 @@ static sg_err list_prep(conn *c, unsigned m, sqlite3_stmt **out)
     return SG_OK;
 }
 
-sg_err sg_store_case_list(sg_store *s, const sg_case_filter *f, sg_case_list *out)
+/* Takes the list statement for f from c, bound, and steps it to its first row (or end) in
+ * *rc; refs: it selects only id and version. *limit receives the page size. */
+static sg_err list_begin(conn *c, const sg_case_filter *f, int refs, int *limit, sqlite3_stmt **out,
+                         int *rc)
 {
-    int limit = f->limit <= 0 ? 50 : f->limit > 1000 ? 1000 : f->limit;
-    conn *c;
-    sg_err err = reader_get(s, &c);
-    if (err)
-        return err;
+    *limit = f->limit <= 0 ? 50 : f->limit > 1000 ? 1000 : f->limit;
     int area = AREA_NONE;
-    if (f->area_id)
-        err = area_shape(c, f->area_id, &area);
+    sqlite3_stmt *held = NULL;
+    sg_err err = f->area_id ? area_shape(c, f->area_id, &area, &held) : SG_OK;
     sqlite3_stmt *st = NULL;
-    err = err ? err : list_prep(c, filter_shape(f, area), &st);
+    err = err ? err : list_prep(c, filter_shape(f, area) | (refs ? SHAPE_REFS : 0), &st);
     if (err) {
-        reader_put(s, c);
+        if (held)
+            sqlite3_reset(held);
         return err;
     }
 #define BIND_TEXT(name, v)                                                                         \
@@ -1385,13 +1398,32 @@ sg_err sg_store_case_list(sg_store *s, const sg_case_filter *f, sg_case_list *ou
         sqlite3_bind_double(st, sqlite3_bind_parameter_index(st, ":minlat"), f->min_lat);
         sqlite3_bind_double(st, sqlite3_bind_parameter_index(st, ":maxlat"), f->max_lat);
     }
-    sqlite3_bind_int(st, sqlite3_bind_parameter_index(st, ":limit"), limit + 1);
+    sqlite3_bind_int(st, sqlite3_bind_parameter_index(st, ":limit"), *limit + 1);
+    *rc = sqlite3_step(st);
+    if (held)
+        sqlite3_reset(held);
+    *out = st;
+    return SG_OK;
+}
+
+sg_err sg_store_case_list(sg_store *s, const sg_case_filter *f, sg_case_list *out)
+{
+    conn *c;
+    sg_err err = reader_get(s, &c);
+    if (err)
+        return err;
+    int limit, rc;
+    sqlite3_stmt *st = NULL;
+    err = list_begin(c, f, 0, &limit, &st, &rc);
+    if (err) {
+        reader_put(s, c);
+        return err;
+    }
     sg_case_list l = {0};
     l.items = calloc((size_t)limit, sizeof(sg_case));
     if (l.items == NULL)
         err = SG_NOMEM;
-    int rc = SQLITE_DONE;
-    while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (; !err && rc == SQLITE_ROW; rc = sqlite3_step(st)) {
         if (l.n_items == (size_t)limit) {
             l.next_cursor = l.items[l.n_items - 1].id;
             break;
@@ -1412,6 +1444,66 @@ sg_err sg_store_case_list(sg_store *s, const sg_case_filter *f, sg_case_list *ou
     }
     *out = l;
     return SG_OK;
+}
+
+/* Reads case id on c for sg_store_case_page, while the page's statement still holds the
+ * read transaction, and passes it to fn. */
+static sg_err page_read(sg_store *s, conn *c, int64_t id, int64_t version, sg_case_page_fn fn,
+                        void *ctx)
+{
+    sqlite3_stmt *st;
+    sg_err err = prep(c, SQL_CASE_GET, &st);
+    if (err)
+        return err;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    sg_case cs;
+    if (rc == SQLITE_ROW)
+        err = read_case(s, st, &cs);
+    else /* SQLITE_DONE cannot happen: the page's snapshot holds the case */
+        err = sql_err(c->db, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc, NULL, 0, "list cases");
+    sqlite3_reset(st);
+    if (err)
+        return err;
+    err = fn(ctx, id, version, &cs);
+    sg_case_fini(&cs);
+    return err;
+}
+
+sg_err sg_store_case_page(sg_store *s, const sg_case_filter *f, sg_case_page_fn fn, void *ctx,
+                          int64_t *next_cursor)
+{
+    conn *c;
+    sg_err err = reader_get(s, &c);
+    if (err)
+        return err;
+    int limit, rc, n = 0;
+    sqlite3_stmt *st = NULL;
+    err = list_begin(c, f, 1, &limit, &st, &rc);
+    if (err) {
+        reader_put(s, c);
+        return err;
+    }
+    int64_t last = 0, cursor = 0;
+    for (; !err && rc == SQLITE_ROW; rc = sqlite3_step(st)) {
+        if (n == limit) {
+            cursor = last;
+            break;
+        }
+        last = sqlite3_column_int64(st, 0);
+        int64_t version = sqlite3_column_int64(st, 1);
+        err = fn(ctx, last, version, NULL);
+        if (err == SG_NOTFOUND)
+            err = page_read(s, c, last, version, fn, ctx);
+        n++;
+    }
+    if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        err = sql_err(c->db, rc, NULL, 0, "list cases");
+    sqlite3_reset(st);
+    reader_put(s, c);
+    if (!err)
+        *next_cursor = cursor;
+    return err;
 }
 
 static const char SQL_EVENTS[] =

@@ -407,6 +407,25 @@ static int64_t area_id(sg_store *s, const char *code)
     return id;
 }
 
+/* sg_store_case_page's callback for the test below: the caller "holds" ids 11 and 7. */
+typedef struct page_log {
+    char calls[256];
+} page_log;
+
+static sg_err page_visit(void *ctx, int64_t id, int64_t version, const sg_case *c)
+{
+    page_log *p = ctx;
+    size_t len = strlen(p->calls);
+    snprintf(p->calls + len, sizeof p->calls - len, "%s%lld/%lld", len ? " " : "", (long long)id,
+             (long long)version);
+    if (c == NULL)
+        return id == 11 || id == 7 ? SG_OK : SG_NOTFOUND;
+    assert_int_equal(c->id, id);
+    assert_string_equal(c->category, "request-general");
+    strncat(p->calls, "+row", sizeof p->calls - strlen(p->calls) - 1);
+    return SG_OK;
+}
+
 /* The list of an area is its cases and those of every area below it, newest first, the
  * same whether the area is a leaf, the only root or in between (each takes its own SQL). */
 static void test_list_by_area_levels(void **state)
@@ -458,6 +477,14 @@ static void test_list_by_area_levels(void **state)
     expect_page(s, &c, (const int64_t[]){7, 6, 4, 3}, 4, 3);
     c.before_id = 3;
     expect_page(s, &c, (const int64_t[]){2, 1}, 2, 0);
+    /* The same page case by case, the rows read only for the cases not held. */
+    page_log pl = {{0}};
+    int64_t cursor = -1;
+    t1.limit = 5;
+    assert_int_equal(sg_store_case_page(s, &t1, page_visit, &pl, &cursor), SG_OK);
+    assert_string_equal(pl.calls, "12/1 12/1+row 11/1 9/1 9/1+row 7/1 6/1 6/1+row");
+    assert_int_equal(cursor, 6);
+    t1.limit = 50;
     /* With another filter: T1's cases below id 7. */
     t1.before_id = 7;
     expect_page(s, &t1, (const int64_t[]){6, 3, 2, 1}, 4, 0);
