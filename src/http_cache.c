@@ -33,7 +33,7 @@
 #include "http_int.h"
 
 #define SG_CACHE_SETS 8192 /* a power of two */
-#define SG_CACHE_WAYS 4
+#define SG_CACHE_WAYS 8
 #define SG_CACHE_LOCKS 64
 
 typedef struct entry {
