@@ -412,12 +412,27 @@ typedef struct list_page {
     sg_case_cache *cache;
     const sg_areas *areas;
     size_t n_items;
+    /* The last case's area and organisation members: the cases of a page mostly share
+     * them, and one copy is cheaper than writing them again. */
+    int64_t places_area, places_org;
+    size_t places_len; /* 0: none yet */
+    char places[160];
 } list_page;
 
 static sg_err list_places(sg_buf *b, int64_t area_id, int64_t org_id, void *ctx)
 {
-    const list_page *p = ctx;
-    return case_places(b, area_id, org_id, p->areas);
+    list_page *p = ctx;
+    if (p->places_len && p->places_area == area_id && p->places_org == org_id)
+        return sg_buf_append(b, p->places, p->places_len);
+    size_t at = b->len;
+    sg_err err = case_places(b, area_id, org_id, p->areas);
+    if (!err && b->len - at <= sizeof p->places) {
+        p->places_area = area_id;
+        p->places_org = org_id;
+        p->places_len = b->len - at;
+        memcpy(p->places, b->data + at, p->places_len);
+    }
+    return err;
 }
 
 /* sg_case_page_fn for the case list: writes the case from the cache when it holds this
@@ -441,7 +456,7 @@ static sg_err list_case(void *ctx, int64_t id, int64_t version, const sg_case *c
         size_t head = b->len;
         err = case_head(b, c);
         size_t places = b->len;
-        err = err ? err : case_places(b, c->area_id, c->org_id, p->areas);
+        err = err ? err : list_places(b, c->area_id, c->org_id, p);
         size_t tail = b->len;
         err = err ? err : case_tail(b, c);
         if (!err && p->cache)
