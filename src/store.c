@@ -1348,8 +1348,11 @@ static sg_err list_prep(conn *c, unsigned m, sqlite3_stmt **out)
     if (rc != SQLITE_OK)
         return sql_err(c->db, rc, NULL, 0, "list cases");
     /* Full: replace the slots in turn; a client cycling through more shapes than slots
-     * costs a prepare per list, as before the cache. */
+     * costs a prepare per list, as before the cache. Never a statement in use: a page
+     * steps two at once (sg_store_case_page). */
     int slot = c->next_list++ % LIST_CACHE;
+    while (c->lists[slot].st != NULL && sqlite3_stmt_busy(c->lists[slot].st))
+        slot = c->next_list++ % LIST_CACHE;
     sqlite3_finalize(c->lists[slot].st);
     c->lists[slot].shape = m;
     c->lists[slot].st = st;
@@ -1446,27 +1449,45 @@ sg_err sg_store_case_list(sg_store *s, const sg_case_filter *f, sg_case_list *ou
     return SG_OK;
 }
 
-/* Reads case id on c for sg_store_case_page, while the page's statement still holds the
- * read transaction, and passes it to fn. */
-static sg_err page_read(sg_store *s, conn *c, int64_t id, int64_t version, sg_case_page_fn fn,
-                        void *ctx)
+/* The full rows of a page from sg_store_case_page, read only where its caller lacks a
+ * case. A statement over the same filter, started at the first case missing (before_id
+ * just above it) in the page's own read transaction, then stepped while the following
+ * cases are missing too: a page of misses costs what sg_store_case_list does, one miss
+ * among cases held one statement start (a lookup by id in a statement of its own cost as
+ * much per case, which made a page of misses a quarter dearer). */
+typedef struct page_rows {
+    sqlite3_stmt *st; /* NULL until the first miss */
+    int rc;           /* its last step */
+} page_rows;
+
+static sg_err page_read(sg_store *s, conn *c, const sg_case_filter *f, int left, page_rows *rows,
+                        int64_t id, int64_t version, sg_case_page_fn fn, void *ctx)
 {
-    sqlite3_stmt *st;
-    sg_err err = prep(c, SQL_CASE_GET, &st);
-    if (err)
-        return err;
-    sqlite3_bind_int64(st, 1, id);
-    int rc = sqlite3_step(st);
+    if (rows->st == NULL || rows->rc != SQLITE_ROW || sqlite3_column_int64(rows->st, 0) != id) {
+        sg_case_filter from = *f;
+        from.before_id = id + 1;
+        from.limit = left;
+        if (rows->st)
+            sqlite3_reset(rows->st);
+        int limit;
+        sg_err err = list_begin(c, &from, 0, &limit, &rows->st, &rows->rc);
+        if (err) {
+            rows->st = NULL;
+            return err;
+        }
+    }
+    /* Not there: impossible in the page's snapshot. */
+    if (rows->rc != SQLITE_ROW || sqlite3_column_int64(rows->st, 0) != id)
+        return sql_err(
+            c->db, rows->rc == SQLITE_ROW || rows->rc == SQLITE_DONE ? SQLITE_CORRUPT : rows->rc,
+            NULL, 0, "list cases");
     sg_case cs;
-    if (rc == SQLITE_ROW)
-        err = read_case(s, st, &cs);
-    else /* SQLITE_DONE cannot happen: the page's snapshot holds the case */
-        err = sql_err(c->db, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc, NULL, 0, "list cases");
-    sqlite3_reset(st);
+    sg_err err = read_case(s, rows->st, &cs);
     if (err)
         return err;
     err = fn(ctx, id, version, &cs);
     sg_case_fini(&cs);
+    rows->rc = sqlite3_step(rows->st);
     return err;
 }
 
@@ -1484,6 +1505,7 @@ sg_err sg_store_case_page(sg_store *s, const sg_case_filter *f, sg_case_page_fn 
         reader_put(s, c);
         return err;
     }
+    page_rows rows = {NULL, SQLITE_DONE};
     int64_t last = 0, cursor = 0;
     for (; !err && rc == SQLITE_ROW; rc = sqlite3_step(st)) {
         if (n == limit) {
@@ -1494,11 +1516,13 @@ sg_err sg_store_case_page(sg_store *s, const sg_case_filter *f, sg_case_page_fn 
         int64_t version = sqlite3_column_int64(st, 1);
         err = fn(ctx, last, version, NULL);
         if (err == SG_NOTFOUND)
-            err = page_read(s, c, last, version, fn, ctx);
+            err = page_read(s, c, f, limit - n, &rows, last, version, fn, ctx);
         n++;
     }
     if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
         err = sql_err(c->db, rc, NULL, 0, "list cases");
+    if (rows.st)
+        sqlite3_reset(rows.st);
     sqlite3_reset(st);
     reader_put(s, c);
     if (!err)

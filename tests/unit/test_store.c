@@ -407,9 +407,11 @@ static int64_t area_id(sg_store *s, const char *code)
     return id;
 }
 
-/* sg_store_case_page's callback for the test below: the caller "holds" ids 11 and 7. */
+/* sg_store_case_page's callback for the test below: the caller "holds" ids 11 and 7, or
+ * with even set the even ids; it logs each call. */
 typedef struct page_log {
-    char calls[256];
+    int even;
+    char calls[512];
 } page_log;
 
 static sg_err page_visit(void *ctx, int64_t id, int64_t version, const sg_case *c)
@@ -418,11 +420,37 @@ static sg_err page_visit(void *ctx, int64_t id, int64_t version, const sg_case *
     size_t len = strlen(p->calls);
     snprintf(p->calls + len, sizeof p->calls - len, "%s%lld/%lld", len ? " " : "", (long long)id,
              (long long)version);
+    if (c == NULL && p->even)
+        return id % 2 == 0 ? SG_OK : SG_NOTFOUND;
     if (c == NULL)
         return id == 11 || id == 7 ? SG_OK : SG_NOTFOUND;
     assert_int_equal(c->id, id);
     assert_string_equal(c->category, "request-general");
     strncat(p->calls, "+row", sizeof p->calls - strlen(p->calls) - 1);
+    return SG_OK;
+}
+
+/* Collects the ids of a page, holding the even ones. */
+typedef struct page_ids {
+    int64_t ids[64];
+    size_t n;
+} page_ids;
+
+static sg_err page_collect(void *ctx, int64_t id, int64_t version, const sg_case *c)
+{
+    page_ids *p = ctx;
+    (void)version;
+    if (c == NULL && id % 2 != 0)
+        return SG_NOTFOUND;
+    if (p->n < 64)
+        p->ids[p->n++] = id;
+    return SG_OK;
+}
+
+/* Holds every case of a page. */
+static sg_err page_visit_none(void *ctx, int64_t id, int64_t version, const sg_case *c)
+{
+    (void)ctx, (void)id, (void)version, (void)c;
     return SG_OK;
 }
 
@@ -478,13 +506,72 @@ static void test_list_by_area_levels(void **state)
     c.before_id = 3;
     expect_page(s, &c, (const int64_t[]){2, 1}, 2, 0);
     /* The same page case by case, the rows read only for the cases not held. */
-    page_log pl = {{0}};
+    page_log pl = {0};
     int64_t cursor = -1;
     t1.limit = 5;
     assert_int_equal(sg_store_case_page(s, &t1, page_visit, &pl, &cursor), SG_OK);
     assert_string_equal(pl.calls, "12/1 12/1+row 11/1 9/1 9/1+row 7/1 6/1 6/1+row");
     assert_int_equal(cursor, 6);
+    /* Misses and cases held in turn, over all of T1's eight cases. */
+    page_log pe = {.even = 1};
+    t1.limit = 8;
+    assert_int_equal(sg_store_case_page(s, &t1, page_visit, &pe, &cursor), SG_OK);
+    assert_string_equal(pe.calls, "12/1 11/1 11/1+row 9/1 9/1+row 7/1 7/1+row 6/1 3/1 3/1+row "
+                                  "2/1 1/1 1/1+row");
+    assert_int_equal(cursor, 0);
     t1.limit = 50;
+    /* More filter shapes than a connection keeps statements for (eight): each page, with
+     * the statement for its misses beside it, gives the cases of the list. */
+    sg_case_filter shapes[] = {
+        {.type = "request"},
+        {.category = "request-general"},
+        {.status = "open"},
+        {.from = 1},
+        {.to = INT64_MAX / 2},
+        {.before_id = 10},
+        {.area_id = g1.area_id},
+        {.area_id = k1.area_id},
+        {.area_id = c.area_id},
+        {.has_bbox = 1, .min_lon = 0, .max_lon = 5, .min_lat = 0, .max_lat = 10},
+        {.type = "request", .area_id = t2.area_id},
+    };
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        sg_case_list l;
+        page_ids got = {{0}, 0};
+        assert_int_equal(sg_store_case_list(s, &shapes[k], &l), SG_OK);
+        assert_int_equal(sg_store_case_page(s, &shapes[k], page_collect, &got, &cursor), SG_OK);
+        assert_int_equal(got.n, l.n_items);
+        for (size_t i = 0; i < l.n_items; i++)
+            assert_int_equal(got.ids[i], l.items[i].id);
+        sg_case_list_fini(&l);
+    }
+    /* A page whose statement for the misses is prepared while the connection's eight
+     * slots are full must not evict the page's own statement, which the round-robin
+     * reaches next: a fresh shape X paged once (all held), seven fresh shapes listed, then
+     * X paged with misses. */
+    sg_case_filter x = {.type = "request", .category = "request-general", .from = 1};
+    page_ids held_all = {{0}, 0};
+    sg_case_filter fill[] = {
+        {.type = "request", .to = 2000000000},
+        {.category = "request-general", .to = 2000000000},
+        {.from = 1, .to = 2000000000},
+        {.status = "open", .from = 1},
+        {.status = "open", .to = 2000000000},
+        {.type = "request", .status = "open"},
+        {.category = "request-general", .status = "open"},
+    };
+    assert_int_equal(sg_store_case_page(s, &x, page_visit_none, &held_all, &cursor), SG_OK);
+    for (size_t k = 0; k < sizeof fill / sizeof fill[0]; k++) {
+        sg_case_list l;
+        assert_int_equal(sg_store_case_list(s, &fill[k], &l), SG_OK);
+        sg_case_list_fini(&l);
+    }
+    page_ids got = {{0}, 0};
+    assert_int_equal(sg_store_case_page(s, &x, page_collect, &got, &cursor), SG_OK);
+    /* Every case: the twelve made above, newest first. */
+    assert_int_equal(got.n, 12);
+    for (size_t i = 0; i < got.n; i++)
+        assert_int_equal(got.ids[i], 12 - (int64_t)i);
     /* With another filter: T1's cases below id 7. */
     t1.before_id = 7;
     expect_page(s, &t1, (const int64_t[]){6, 3, 2, 1}, 4, 0);
