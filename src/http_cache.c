@@ -18,8 +18,8 @@
  * Bounded: a fixed table of sets of SG_CACHE_WAYS entries (an entry is one malloc'd block
  * of at most SG_CASE_JSON_MAX bytes of text), and a byte budget across them; when a set is
  * full the next insert replaces its entries in turn. Thread-safe: the server's pool threads
- * share it, each set guarded by one of a few striped mutexes, held only to copy an entry
- * in or out (and to write the codes between its two parts).
+ * share it, each set guarded by its own mutex, held only to copy an entry in or out (and
+ * to write the codes between its two parts).
  *
  * Written by hand because nothing in the dependencies (DESIGN.md: Debian packages, nothing
  * vendored) is a bounded, thread-safe in-process map with integer keys: jansson's and
@@ -34,7 +34,6 @@
 
 #define SG_CACHE_SETS 8192 /* a power of two */
 #define SG_CACHE_WAYS 8
-#define SG_CACHE_LOCKS 64
 
 typedef struct entry {
     int64_t id, version, area_id, org_id;
@@ -43,28 +42,33 @@ typedef struct entry {
     char text[];  /* head, then tail */
 } entry;
 
+/* A set with its own lock, the ids beside it (0: empty; case ids start at 1): a lookup
+ * reads the set's first two cache lines and one entry. Aligned, so that two threads never
+ * contend for a line that holds two sets' locks. */
+typedef struct cache_set {
+    _Alignas(64) pthread_mutex_t mu;
+    int64_t id[SG_CACHE_WAYS];
+    entry *way[SG_CACHE_WAYS];
+    unsigned next; /* the way the next insert replaces when the set is full */
+} cache_set;
+
 struct sg_case_cache {
     size_t max_bytes;
     atomic_size_t bytes;
-    pthread_mutex_t locks[SG_CACHE_LOCKS];
-    struct {
-        /* The ids beside the pointers (0: empty; case ids start at 1), so that a lookup
-         * reads one entry, not every way's. */
-        int64_t id[SG_CACHE_WAYS];
-        entry *way[SG_CACHE_WAYS];
-        unsigned next; /* the way the next insert replaces when the set is full */
-    } sets[SG_CACHE_SETS];
+    cache_set sets[SG_CACHE_SETS];
 };
 
 sg_err sg_case_cache_new(size_t max_bytes, sg_case_cache **out)
 {
-    sg_case_cache *c = calloc(1, sizeof *c);
+    /* sizeof is a multiple of the sets' alignment, as aligned_alloc requires. */
+    sg_case_cache *c = aligned_alloc(_Alignof(sg_case_cache), sizeof *c);
     if (c == NULL)
         return SG_NOMEM;
+    memset(c, 0, sizeof *c);
     c->max_bytes = max_bytes;
     atomic_init(&c->bytes, 0);
-    for (int i = 0; i < SG_CACHE_LOCKS; i++)
-        pthread_mutex_init(&c->locks[i], NULL);
+    for (size_t s = 0; s < SG_CACHE_SETS; s++)
+        pthread_mutex_init(&c->sets[s].mu, NULL);
     *out = c;
     return SG_OK;
 }
@@ -73,11 +77,11 @@ void sg_case_cache_free(sg_case_cache *c)
 {
     if (c == NULL)
         return;
-    for (size_t s = 0; s < SG_CACHE_SETS; s++)
+    for (size_t s = 0; s < SG_CACHE_SETS; s++) {
         for (int w = 0; w < SG_CACHE_WAYS; w++)
             free(c->sets[s].way[w]);
-    for (int i = 0; i < SG_CACHE_LOCKS; i++)
-        pthread_mutex_destroy(&c->locks[i]);
+        pthread_mutex_destroy(&c->sets[s].mu);
+    }
     free(c);
 }
 
@@ -92,7 +96,7 @@ sg_err sg_case_cache_get(sg_case_cache *c, int64_t id, int64_t version, sg_buf *
                          sg_case_cache_mid_fn mid, void *ctx)
 {
     size_t s = set_of(id);
-    pthread_mutex_t *mu = &c->locks[s % SG_CACHE_LOCKS];
+    pthread_mutex_t *mu = &c->sets[s].mu;
     sg_err err = SG_NOTFOUND;
     pthread_mutex_lock(mu);
     for (int w = 0; w < SG_CACHE_WAYS; w++) {
@@ -134,7 +138,7 @@ void sg_case_cache_put(sg_case_cache *c, int64_t id, int64_t version, int64_t ar
     memcpy(e->text + len_head, tail, len_tail);
 
     size_t s = set_of(id);
-    pthread_mutex_t *mu = &c->locks[s % SG_CACHE_LOCKS];
+    pthread_mutex_t *mu = &c->sets[s].mu;
     pthread_mutex_lock(mu);
     /* The same case at another version first, then a free way, then the next in turn. */
     int w = -1;
