@@ -152,16 +152,18 @@ void sg_case_cache_put(sg_case_cache *c, int64_t id, int64_t version, int64_t ar
         w = (int)(c->sets[s].next++ % SG_CACHE_WAYS);
     entry *old = c->sets[s].way[w];
     size_t freed = old ? old->bytes : 0;
-    /* Over the budget (other sets are full): keep what is there. */
-    if (atomic_load(&c->bytes) - freed + bytes > c->max_bytes) {
-        pthread_mutex_unlock(mu);
-        free(e);
-        return;
-    }
+    /* Over the budget (other sets are full): keep what is there. A compare-and-swap, so
+     * that threads putting into other sets at once cannot pass the budget together. */
+    size_t cur = atomic_load(&c->bytes);
+    do {
+        if (cur - freed + bytes > c->max_bytes) {
+            pthread_mutex_unlock(mu);
+            free(e);
+            return;
+        }
+    } while (!atomic_compare_exchange_weak(&c->bytes, &cur, cur - freed + bytes));
     c->sets[s].id[w] = id;
     c->sets[s].way[w] = e;
-    atomic_fetch_add(&c->bytes, bytes);
-    atomic_fetch_sub(&c->bytes, freed);
     pthread_mutex_unlock(mu);
     free(old);
 }

@@ -86,8 +86,10 @@ static void test_budget(void **state)
     sg_case_cache_free(c);
 }
 
-/* Threads put case id at versions that they encode in the text, and check every get. */
+/* Threads put case id at versions that they encode in the text, and check every get and
+ * the budget after every put. */
 static sg_case_cache *shared;
+static size_t shared_max;
 
 static void *hammer(void *arg)
 {
@@ -102,6 +104,10 @@ static void *hammer(void *arg)
         snprintf(head, sizeof head, "%lld@%lld", (long long)id, (long long)version);
         if (i % 3 == 0) {
             put_text(shared, id, version, head, ";");
+            if (sg_case_cache_bytes(shared) > shared_max) {
+                sg_buf_fini(&b);
+                return (void *)1;
+            }
             continue;
         }
         sg_buf_reset(&b);
@@ -120,16 +126,22 @@ static void *hammer(void *arg)
 static void test_threads(void **state)
 {
     (void)state;
-    assert_int_equal(sg_case_cache_new((size_t)1 << 20, &shared), SG_OK);
-    pthread_t t[4];
-    for (uintptr_t i = 0; i < 4; i++)
-        assert_int_equal(pthread_create(&t[i], NULL, hammer, (void *)(i + 1)), 0);
-    for (int i = 0; i < 4; i++) {
-        void *bad;
-        pthread_join(t[i], &bad);
-        assert_null(bad);
+    /* Room for all 64 cases; then room for a few dozen, so that puts compete for it. */
+    static const size_t budgets[] = {(size_t)1 << 20, 4096};
+    for (int k = 0; k < 2; k++) {
+        shared_max = budgets[k];
+        assert_int_equal(sg_case_cache_new(shared_max, &shared), SG_OK);
+        pthread_t t[4];
+        for (uintptr_t i = 0; i < 4; i++)
+            assert_int_equal(pthread_create(&t[i], NULL, hammer, (void *)(i + 1)), 0);
+        for (int i = 0; i < 4; i++) {
+            void *bad;
+            pthread_join(t[i], &bad);
+            assert_null(bad);
+        }
+        assert_true(sg_case_cache_bytes(shared) <= shared_max);
+        sg_case_cache_free(shared);
     }
-    sg_case_cache_free(shared);
 }
 
 int main(void)
