@@ -65,6 +65,14 @@ sg_err sg_buf_append(sg_buf *b, const void *p, size_t n)
     return SG_OK;
 }
 
+sg_err sg_buf_reserve(sg_buf *b, size_t n)
+{
+    sg_err err = reserve(b, n);
+    if (!err)
+        b->data[b->len] = '\0';
+    return err;
+}
+
 sg_err sg_buf_puts(sg_buf *b, const char *s)
 {
     if (s == NULL)

@@ -1136,6 +1136,7 @@ static void http_free(sg_http *h)
     if (h == NULL)
         return;
     rl_free(h->limiter);
+    sg_case_cache_free(h->cases);
     free(h->stats);
     free(h->web_dir);
     free(h);
@@ -1165,7 +1166,7 @@ sg_err sg_http_start(sg_store *s, const sg_http_opts *o, sg_http **out, char *ms
     if (h == NULL)
         return sg_errf(SG_NOMEM, msg, n, "out of memory");
     h->stats = calloc(sg_http_n_routes + 1, sizeof *h->stats);
-    if (h->stats == NULL) {
+    if (h->stats == NULL || sg_case_cache_new(SG_HTTP_CASE_CACHE_BYTES, &h->cases) != SG_OK) {
         http_free(h);
         return sg_errf(SG_NOMEM, msg, n, "out of memory");
     }

@@ -145,11 +145,11 @@ sg_err sg_http_h_me(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 /* ---- cases ------------------------------------------------------------------------------ */
 
 /* Writes c's members (without the braces) into b: written by hand, as the case is in
- * every list and every case read. */
-static sg_err case_fields(sg_buf *b, const sg_case *c, const sg_areas *areas)
+ * every list and every case read. In three parts, so that the case list's cache
+ * (src/http_cache.c) can keep the first and the last and write the codes between from
+ * the area snapshot of each request. */
+static sg_err case_head(sg_buf *b, const sg_case *c)
 {
-    const sg_area_row *a = c->area_id ? sg_areas_get(areas, c->area_id) : NULL;
-    const sg_org_row *o = c->org_id ? sg_areas_org(areas, c->org_id) : NULL;
     sg_err err = sg_buf_puts(b, "\"id\":");
     err = err ? err : sg_buf_put_i64(b, c->id);
     err = err ? err : sg_buf_puts(b, ",\"tracking_code\":");
@@ -170,11 +170,23 @@ static sg_err case_fields(sg_buf *b, const sg_case *c, const sg_areas *areas)
     err = err ? err : sg_json_buf_num(b, c->lon);
     err = err ? err : sg_buf_puts(b, ",\"lat\":");
     err = err ? err : sg_json_buf_num(b, c->lat);
-    err = err ? err : sg_buf_puts(b, ",\"area\":");
+    return err;
+}
+
+static sg_err case_places(sg_buf *b, int64_t area_id, int64_t org_id, const sg_areas *areas)
+{
+    const sg_area_row *a = area_id ? sg_areas_get(areas, area_id) : NULL;
+    const sg_org_row *o = org_id ? sg_areas_org(areas, org_id) : NULL;
+    sg_err err = sg_buf_puts(b, ",\"area\":");
     err = err ? err : sg_json_buf_str(b, a ? a->code : NULL);
     err = err ? err : sg_buf_puts(b, ",\"org\":");
     err = err ? err : sg_json_buf_str(b, o ? o->code : NULL);
-    err = err ? err : sg_buf_puts(b, ",\"created_at\":");
+    return err;
+}
+
+static sg_err case_tail(sg_buf *b, const sg_case *c)
+{
+    sg_err err = sg_buf_puts(b, ",\"created_at\":");
     err = err ? err : sg_json_buf_time(b, c->created_at);
     err = err ? err : sg_buf_puts(b, ",\"updated_at\":");
     err = err ? err : sg_json_buf_time(b, c->updated_at);
@@ -187,6 +199,13 @@ static sg_err case_fields(sg_buf *b, const sg_case *c, const sg_areas *areas)
                               (long long)c->version);
     err = err ? err : sg_json_buf_str(b, c->source);
     return err;
+}
+
+static sg_err case_fields(sg_buf *b, const sg_case *c, const sg_areas *areas)
+{
+    sg_err err = case_head(b, c);
+    err = err ? err : case_places(b, c->area_id, c->org_id, areas);
+    return err ? err : case_tail(b, c);
 }
 
 /* Replies with one case as a JSON object. */
@@ -387,6 +406,69 @@ static sg_err parse_when(const char *v, const char *name, int64_t *out, char *ms
     return SG_OK;
 }
 
+/* A case list being written: the reply so far, and where cases' JSON is kept. */
+typedef struct list_page {
+    sg_buf b;
+    sg_case_cache *cache;
+    const sg_areas *areas;
+    size_t n_items;
+    /* The last case's area and organisation members: the cases of a page mostly share
+     * them, and one copy is cheaper than writing them again. */
+    int64_t places_area, places_org;
+    size_t places_len; /* 0: none yet */
+    char places[160];
+} list_page;
+
+static sg_err list_places(sg_buf *b, int64_t area_id, int64_t org_id, void *ctx)
+{
+    list_page *p = ctx;
+    if (p->places_len && p->places_area == area_id && p->places_org == org_id)
+        return sg_buf_append(b, p->places, p->places_len);
+    size_t at = b->len;
+    sg_err err = case_places(b, area_id, org_id, p->areas);
+    if (!err && b->len - at <= sizeof p->places) {
+        p->places_area = area_id;
+        p->places_org = org_id;
+        p->places_len = b->len - at;
+        memcpy(p->places, b->data + at, p->places_len);
+    }
+    return err;
+}
+
+/* sg_case_page_fn for the case list: writes the case from the cache when it holds this
+ * version, else (c set) from the row, keeping the row's text for the next list. */
+static sg_err list_case(void *ctx, int64_t id, int64_t version, const sg_case *c)
+{
+    list_page *p = ctx;
+    sg_buf *b = &p->b;
+    size_t mark = b->len;
+    sg_err err = p->n_items ? sg_buf_append(b, ",{", 2) : sg_buf_append(b, "{", 1);
+    if (err)
+        return err;
+    if (c == NULL) {
+        err = p->cache ? sg_case_cache_get(p->cache, id, version, b, list_places, p) : SG_NOTFOUND;
+        if (err == SG_NOTFOUND) {
+            /* Not held: the row comes in the next call. */
+            b->len = mark;
+            b->data[mark] = '\0';
+        }
+    } else {
+        size_t head = b->len;
+        err = case_head(b, c);
+        size_t places = b->len;
+        err = err ? err : list_places(b, c->area_id, c->org_id, p);
+        size_t tail = b->len;
+        err = err ? err : case_tail(b, c);
+        if (!err && p->cache)
+            sg_case_cache_put(p->cache, id, version, c->area_id, c->org_id, b->data + head,
+                              places - head, b->data + tail, b->len - tail);
+    }
+    if (err)
+        return err;
+    p->n_items++;
+    return sg_buf_append(b, "}", 1);
+}
+
 /* GET /api/v1/cases */
 sg_err sg_http_h_case_list(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
@@ -471,28 +553,24 @@ sg_err sg_http_h_case_list(sg_http_req *r, sg_http_reply *out, char *msg, size_t
         if (!known)
             err = sg_errf(SG_INVAL, msg, n, "no workflow has the state %.32s", f.status);
     }
-    sg_case_list l = {0};
-    if (!err)
-        err = sg_store_case_list(r->srv->store, &f, &l);
     if (err) {
         sg_areas_release(areas);
         return err;
     }
-    sg_buf b;
-    sg_buf_init(&b, r->arena.max / 2);
-    err = sg_buf_puts(&b, "{\"items\":[");
-    for (size_t i = 0; !err && i < l.n_items; i++) {
-        err = sg_buf_puts(&b, i ? ",{" : "{");
-        err = err ? err : case_fields(&b, &l.items[i], areas);
-        err = err ? err : sg_buf_puts(&b, "}");
-    }
-    if (!err && l.next_cursor)
-        err = sg_buf_printf(&b, "],\"next_cursor\":%lld}", (long long)l.next_cursor);
+    list_page p = {.cache = r->srv->cases, .areas = areas};
+    sg_buf_init(&p.b, r->arena.max / 2);
+    int64_t next_cursor = 0;
+    /* Room for a typical page (a case is about 400 bytes) at once; under a smaller cap the
+     * buffer grows as before, up to the cap. */
+    (void)sg_buf_reserve(&p.b, (size_t)(f.limit ? f.limit : 50) * 512 + 64);
+    err = sg_buf_puts(&p.b, "{\"items\":[");
+    err = err ? err : sg_store_case_page(r->srv->store, &f, list_case, &p, &next_cursor);
+    if (!err && next_cursor)
+        err = sg_buf_printf(&p.b, "],\"next_cursor\":%lld}", (long long)next_cursor);
     else if (!err)
-        err = sg_buf_puts(&b, "],\"next_cursor\":null}");
+        err = sg_buf_puts(&p.b, "],\"next_cursor\":null}");
     sg_areas_release(areas);
-    sg_case_list_fini(&l);
-    return sg_http_reply_buf(r, &b, err, out, msg, n);
+    return sg_http_reply_buf(r, &p.b, err, out, msg, n);
 }
 
 /* Writes the transitions from c's state that who's role may make (the buttons a client

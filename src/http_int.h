@@ -84,6 +84,32 @@ typedef struct sg_http_route_stats {
 
 struct sg_ratelimit;
 
+/* The JSON of cases as lists write them, keyed by id and version (src/http_cache.c). An
+ * entry is the text before the "area" member (head) and from "created_at" on (tail): the
+ * codes between come from the area snapshot at each use. */
+#define SG_CASE_JSON_MAX 2048 /* longer cases are not cached */
+/* The server's cache: about 80,000 cases of 400 bytes (the 50 newest of 1,600 areas). */
+#define SG_HTTP_CASE_CACHE_BYTES ((size_t)32 << 20)
+typedef struct sg_case_cache sg_case_cache;
+/* Writes what lies between an entry's head and tail (the area and organisation). */
+typedef sg_err (*sg_case_cache_mid_fn)(sg_buf *b, int64_t area_id, int64_t org_id, void *ctx);
+
+/* Makes an empty cache holding at most max_bytes of entries. On SG_OK *out is owned by
+ * the caller, released with sg_case_cache_free() (NULL-safe). */
+sg_err sg_case_cache_new(size_t max_bytes, sg_case_cache **out);
+void sg_case_cache_free(sg_case_cache *c);
+/* Appends case id's text to b, with mid() writing its middle, if it is held at this
+ * version; SG_NOTFOUND (b untouched) if not, else what the appends return. */
+sg_err sg_case_cache_get(sg_case_cache *c, int64_t id, int64_t version, sg_buf *b,
+                         sg_case_cache_mid_fn mid, void *ctx);
+/* Keeps a copy of case id's text at version (replacing any other version of it), unless it
+ * is longer than SG_CASE_JSON_MAX or the cache is full; never fails (a cache). */
+void sg_case_cache_put(sg_case_cache *c, int64_t id, int64_t version, int64_t area_id,
+                       int64_t org_id, const char *head, size_t len_head, const char *tail,
+                       size_t len_tail);
+/* Bytes held, for tests and metrics. */
+size_t sg_case_cache_bytes(sg_case_cache *c);
+
 struct sg_http {
     sg_store *store;
     void *daemon; /* struct MHD_Daemon * */
@@ -103,6 +129,7 @@ struct sg_http {
     atomic_long open_conns;
     atomic_uint_fast64_t rate_limited;
     sg_http_route_stats *stats; /* sg_http_n_routes + 1 (the last: no route matched) */
+    sg_case_cache *cases;       /* owned; the case list's JSON */
 };
 
 /* Role masks for the router table. */

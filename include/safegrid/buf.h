@@ -33,6 +33,11 @@ void sg_buf_init(sg_buf *b, size_t max);
  *  NULL when n == 0; appending zero bytes still allocates so that data is non-NULL. */
 sg_err sg_buf_append(sg_buf *b, const void *p, size_t n);
 
+/** Makes room for n more bytes without changing the contents, so that a writer that knows
+ *  its size roughly grows the buffer once instead of doubling it step by step. Errors as
+ *  sg_buf_append (SG_TOOBIG if len + n exceeds max). */
+sg_err sg_buf_reserve(sg_buf *b, size_t n);
+
 /** Appends the NUL-terminated string s (without its NUL). Errors as sg_buf_append;
  *  SG_INVAL if s is NULL. */
 sg_err sg_buf_puts(sg_buf *b, const char *s);

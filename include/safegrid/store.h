@@ -214,6 +214,20 @@ typedef struct sg_case_list {
 sg_err sg_store_case_list(sg_store *s, const sg_case_filter *f, sg_case_list *out);
 void sg_case_list_fini(sg_case_list *l);
 
+/** Called by sg_store_case_page() for each case of the page, in order. First with c NULL:
+ *  return SG_OK if the caller already holds case id at this version (and has used it), or
+ *  SG_NOTFOUND to have the row read and passed in a second call with c set (borrowed for
+ *  that call). Any other error stops the page and is returned. */
+typedef sg_err (*sg_case_page_fn)(void *ctx, int64_t id, int64_t version, const sg_case *c);
+
+/** The page that sg_store_case_list() gives for f, case by case through fn, reading only
+ *  the rows that the caller does not hold at their current version (for a cache of what is
+ *  derived from a case, keyed by id and version: every change of a case's columns, except
+ *  the purge of its personal data, increments its version). The whole page is read from
+ *  one snapshot. On SG_OK *next_cursor is what sg_case_list's would be. */
+sg_err sg_store_case_page(sg_store *s, const sg_case_filter *f, sg_case_page_fn fn, void *ctx,
+                          int64_t *next_cursor);
+
 /** Reads case id's timeline in order into a new array *out of *n_out events; release
  *  with sg_event_list_free(). SG_NOTFOUND if the case does not exist. */
 sg_err sg_store_case_events(sg_store *s, int64_t id, sg_event **out, size_t *n_out);

@@ -133,6 +133,28 @@ static void test_detach(void **state)
 }
 
 /* Decimal digits without printf, checked against values written by hand. */
+/* Reserving grows the allocation once and changes nothing else; past the cap it fails
+ * and leaves the buffer as it was. */
+static void test_reserve(void **state)
+{
+    (void)state;
+    sg_buf b;
+    sg_buf_init(&b, 100);
+    assert_int_equal(sg_buf_puts(&b, "ab"), SG_OK);
+    assert_int_equal(sg_buf_reserve(&b, 90), SG_OK);
+    assert_true(b.cap >= 93);
+    char *data = b.data;
+    assert_int_equal(b.len, 2);
+    assert_string_equal(b.data, "ab");
+    for (int i = 0; i < 90; i++)
+        assert_int_equal(sg_buf_append(&b, "x", 1), SG_OK);
+    assert_ptr_equal(b.data, data); /* no reallocation */
+    assert_int_equal(sg_buf_reserve(&b, 9), SG_TOOBIG);
+    assert_int_equal(b.len, 92);
+    assert_int_equal(sg_buf_reserve(&b, 8), SG_OK);
+    sg_buf_fini(&b);
+}
+
 static void test_put_i64(void **state)
 {
     (void)state;
@@ -158,6 +180,7 @@ int main(void)
         cmocka_unit_test(test_cap),
         cmocka_unit_test(test_printf_growth),
         cmocka_unit_test(test_detach),
+        cmocka_unit_test(test_reserve),
     };
     return cmocka_run_group_tests_name("buf", tests, NULL, NULL);
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Tests of the store: migrations from an empty and from an older database, refusal of a
- * newer or foreign file, group commit under many writers, crash safety under SIGKILL, and
- * the list filters with cursor paging.
+ * newer or foreign file, group commit under many writers, crash safety under SIGKILL, the
+ * list filters with cursor paging, and the list of an area at every level of a hierarchy.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "testareas.h"
 #include "testutil.h"
 
 typedef struct fixture {
@@ -412,6 +413,221 @@ static void test_list_filters_and_paging(void **state)
     sg_store_close(s);
 }
 
+/* Expects the ids of one page of list f, in order, and its cursor. */
+static void expect_page(sg_store *s, const sg_case_filter *f, const int64_t *ids, size_t n,
+                        int64_t next_cursor)
+{
+    sg_case_list l;
+    assert_int_equal(sg_store_case_list(s, f, &l), SG_OK);
+    assert_int_equal(l.n_items, n);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(l.items[i].id, ids[i]);
+    assert_int_equal(l.next_cursor, next_cursor);
+    sg_case_list_fini(&l);
+}
+
+static int64_t area_id(sg_store *s, const char *code)
+{
+    sg_area_row *rows;
+    size_t n;
+    int64_t id = 0;
+    assert_int_equal(sg_store_areas_list(s, 0, &rows, &n), SG_OK);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(rows[i].code, code) == 0)
+            id = rows[i].id;
+    sg_area_rows_free(rows, n);
+    assert_true(id > 0);
+    return id;
+}
+
+/* sg_store_case_page's callback for the test below: the caller "holds" ids 11 and 7, or
+ * with even set the even ids; it logs each call. */
+typedef struct page_log {
+    int even;
+    char calls[512];
+} page_log;
+
+static sg_err page_visit(void *ctx, int64_t id, int64_t version, const sg_case *c)
+{
+    page_log *p = ctx;
+    size_t len = strlen(p->calls);
+    snprintf(p->calls + len, sizeof p->calls - len, "%s%lld/%lld", len ? " " : "", (long long)id,
+             (long long)version);
+    if (c == NULL && p->even)
+        return id % 2 == 0 ? SG_OK : SG_NOTFOUND;
+    if (c == NULL)
+        return id == 11 || id == 7 ? SG_OK : SG_NOTFOUND;
+    assert_int_equal(c->id, id);
+    assert_string_equal(c->category, "request-general");
+    strncat(p->calls, "+row", sizeof p->calls - strlen(p->calls) - 1);
+    return SG_OK;
+}
+
+/* Collects the ids of a page, holding the even ones. */
+typedef struct page_ids {
+    int64_t ids[64];
+    size_t n;
+} page_ids;
+
+static sg_err page_collect(void *ctx, int64_t id, int64_t version, const sg_case *c)
+{
+    page_ids *p = ctx;
+    (void)version;
+    if (c == NULL && id % 2 != 0)
+        return SG_NOTFOUND;
+    if (p->n < 64)
+        p->ids[p->n++] = id;
+    return SG_OK;
+}
+
+/* Holds every case of a page. */
+static sg_err page_visit_none(void *ctx, int64_t id, int64_t version, const sg_case *c)
+{
+    (void)ctx, (void)id, (void)version, (void)c;
+    return SG_OK;
+}
+
+/* The list of an area is its cases and those of every area below it, newest first, the
+ * same whether the area is a leaf, the only root or in between (each takes its own SQL). */
+static void test_list_by_area_levels(void **state)
+{
+    fixture *f = *state;
+    sg_store *s;
+    char msg[200];
+    assert_int_equal(sg_store_open(f->path, &s, msg, sizeof msg), SG_OK);
+    tu_add_categories(s);
+    /* C > T1 > K1 > G1, G2; C > T1 > K2; C > T2. */
+    static const tu_area areas[] = {
+        {"C", "County", 0, "", "POLYGON((0 0,10 0,10 10,0 10,0 0))", -1},
+        {"T1", "West", 1, "C", "POLYGON((0 0,5 0,5 10,0 10,0 0))", -1},
+        {"T2", "East", 1, "C", "POLYGON((5 0,10 0,10 10,5 10,5 0))", -1},
+        {"K1", "South-west", 2, "T1", "POLYGON((0 0,5 0,5 5,0 5,0 0))", -1},
+        {"K2", "North-west", 2, "T1", "POLYGON((0 5,5 5,5 10,0 10,0 5))", -1},
+        {"G1", "Grid 1", 3, "K1", "POLYGON((0 0,2.5 0,2.5 5,0 5,0 0))", -1},
+        {"G2", "Grid 2", 3, "K1", "POLYGON((2.5 0,5 0,5 5,2.5 5,2.5 0))", -1},
+    };
+    tu_put_areas(s, areas, sizeof areas / sizeof areas[0]);
+    /* Cases 1-12, each in the finest area around its point: G1 1, 6, 12; G2 2, 7, 11; K2 3, 9;
+     * T2 4, 8; outside every area 5, 10. */
+    static const double at[12][2] = {{1, 1}, {3, 1}, {1, 7}, {7, 7},   {20, 20}, {1, 2},
+                                     {3, 3}, {7, 1}, {2, 8}, {30, 30}, {4, 4},   {1, 4}};
+    for (int i = 0; i < 12; i++)
+        assert_int_equal(create(s, "request-general", 0, at[i][0], at[i][1]), i + 1);
+
+    sg_case_filter g1 = {.area_id = area_id(s, "G1"), .limit = 50};
+    expect_page(s, &g1, (const int64_t[]){12, 6, 1}, 3, 0);
+    sg_case_filter k1 = {.area_id = area_id(s, "K1"), .limit = 50};
+    expect_page(s, &k1, (const int64_t[]){12, 11, 7, 6, 2, 1}, 6, 0);
+    sg_case_filter t1 = {.area_id = area_id(s, "T1"), .limit = 50};
+    expect_page(s, &t1, (const int64_t[]){12, 11, 9, 7, 6, 3, 2, 1}, 8, 0);
+    sg_case_filter t2 = {.area_id = area_id(s, "T2"), .limit = 50};
+    expect_page(s, &t2, (const int64_t[]){8, 4}, 2, 0);
+    /* The root: every case with an area, not those outside (5, 10). */
+    sg_case_filter c = {.area_id = area_id(s, "C"), .limit = 50};
+    const int64_t all[] = {12, 11, 9, 8, 7, 6, 4, 3, 2, 1};
+    expect_page(s, &c, all, 10, 0);
+
+    /* Cursor paging, in a leaf and at the root. */
+    g1.limit = 2;
+    expect_page(s, &g1, (const int64_t[]){12, 6}, 2, 6);
+    g1.before_id = 6;
+    expect_page(s, &g1, (const int64_t[]){1}, 1, 0);
+    c.limit = 4;
+    expect_page(s, &c, (const int64_t[]){12, 11, 9, 8}, 4, 8);
+    c.before_id = 8;
+    expect_page(s, &c, (const int64_t[]){7, 6, 4, 3}, 4, 3);
+    c.before_id = 3;
+    expect_page(s, &c, (const int64_t[]){2, 1}, 2, 0);
+    /* The same page case by case, the rows read only for the cases not held. */
+    page_log pl = {0};
+    int64_t cursor = -1;
+    t1.limit = 5;
+    assert_int_equal(sg_store_case_page(s, &t1, page_visit, &pl, &cursor), SG_OK);
+    assert_string_equal(pl.calls, "12/1 12/1+row 11/1 9/1 9/1+row 7/1 6/1 6/1+row");
+    assert_int_equal(cursor, 6);
+    /* Misses and cases held in turn, over all of T1's eight cases. */
+    page_log pe = {.even = 1};
+    t1.limit = 8;
+    assert_int_equal(sg_store_case_page(s, &t1, page_visit, &pe, &cursor), SG_OK);
+    assert_string_equal(pe.calls, "12/1 11/1 11/1+row 9/1 9/1+row 7/1 7/1+row 6/1 3/1 3/1+row "
+                                  "2/1 1/1 1/1+row");
+    assert_int_equal(cursor, 0);
+    t1.limit = 50;
+    /* More filter shapes than a connection keeps statements for (eight): each page, with
+     * the statement for its misses beside it, gives the cases of the list. */
+    sg_case_filter shapes[] = {
+        {.type = "request"},
+        {.category = "request-general"},
+        {.status = "open"},
+        {.from = 1},
+        {.to = INT64_MAX / 2},
+        {.before_id = 10},
+        {.area_id = g1.area_id},
+        {.area_id = k1.area_id},
+        {.area_id = c.area_id},
+        {.has_bbox = 1, .min_lon = 0, .max_lon = 5, .min_lat = 0, .max_lat = 10},
+        {.type = "request", .area_id = t2.area_id},
+    };
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        sg_case_list l;
+        page_ids got = {{0}, 0};
+        assert_int_equal(sg_store_case_list(s, &shapes[k], &l), SG_OK);
+        assert_int_equal(sg_store_case_page(s, &shapes[k], page_collect, &got, &cursor), SG_OK);
+        assert_int_equal(got.n, l.n_items);
+        for (size_t i = 0; i < l.n_items; i++)
+            assert_int_equal(got.ids[i], l.items[i].id);
+        sg_case_list_fini(&l);
+    }
+    /* A page whose statement for the misses is prepared while the connection's eight
+     * slots are full must not evict the page's own statement, which the round-robin
+     * reaches next: a fresh shape X paged once (all held), seven fresh shapes listed, then
+     * X paged with misses. */
+    sg_case_filter x = {.type = "request", .category = "request-general", .from = 1};
+    page_ids held_all = {{0}, 0};
+    sg_case_filter fill[] = {
+        {.type = "request", .to = 2000000000},
+        {.category = "request-general", .to = 2000000000},
+        {.from = 1, .to = 2000000000},
+        {.status = "open", .from = 1},
+        {.status = "open", .to = 2000000000},
+        {.type = "request", .status = "open"},
+        {.category = "request-general", .status = "open"},
+    };
+    assert_int_equal(sg_store_case_page(s, &x, page_visit_none, &held_all, &cursor), SG_OK);
+    for (size_t k = 0; k < sizeof fill / sizeof fill[0]; k++) {
+        sg_case_list l;
+        assert_int_equal(sg_store_case_list(s, &fill[k], &l), SG_OK);
+        sg_case_list_fini(&l);
+    }
+    page_ids got = {{0}, 0};
+    assert_int_equal(sg_store_case_page(s, &x, page_collect, &got, &cursor), SG_OK);
+    /* Every case: the twelve made above, newest first. */
+    assert_int_equal(got.n, 12);
+    for (size_t i = 0; i < got.n; i++)
+        assert_int_equal(got.ids[i], 12 - (int64_t)i);
+    /* With another filter: T1's cases below id 7. */
+    t1.before_id = 7;
+    expect_page(s, &t1, (const int64_t[]){6, 3, 2, 1}, 4, 0);
+
+    /* A second root: C no longer holds every area, and K2 gets a grid G3, so both take
+     * the subtree's SQL; the answers do not change. */
+    static const tu_area more[] = {
+        {"R2", "Elsewhere", 0, "", "POLYGON((50 50,60 50,60 60,50 60,50 50))", -1},
+        {"G3", "Grid 3", 3, "K2", "POLYGON((0 5,5 5,5 6,0 6,0 5))", -1},
+    };
+    tu_put_areas(s, more, 2);
+    c.limit = 50;
+    c.before_id = 0;
+    expect_page(s, &c, all, 10, 0);
+    /* K2 was a leaf: now its subtree, which holds the same cases (3, 9) and the new one
+     * in G3 (13). */
+    assert_int_equal(create(s, "request-general", 0, 1, 5.5), 13);
+    sg_case_filter k2 = {.area_id = area_id(s, "K2"), .limit = 50};
+    expect_page(s, &k2, (const int64_t[]){13, 9, 3}, 3, 0);
+    expect_page(s, &g1, (const int64_t[]){1}, 1, 0);
+    sg_store_close(s);
+}
+
 static void test_readonly(void **state)
 {
     fixture *f = *state;
@@ -488,6 +704,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_group_commit_many_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_safety, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_filters_and_paging, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_by_area_levels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_personal, setup, teardown),
     };
