@@ -84,6 +84,9 @@ build/san/test_%: tests/unit/test_%.c build/san/libsafegrid.a $(HDRS)
 	$(CC) $(WARN) $(CPPFLAGS) $(SANFLAGS) $< build/san/libsafegrid.a $(DEPLIBS) $(TESTLIBS) -lcmocka -o $@
 build/rel/bench_%: bench/bench_%.c build/rel/libsafegrid.a $(HDRS)
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $< build/rel/libsafegrid.a $(DEPLIBS) -o $@
+build/rel/slowsync.so: bench/slowsync.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O2 -fPIC -shared $< -ldl -o $@
 build/fuzz/fuzz_%: fuzz/fuzz_%.c build/fuzz/libsafegrid.a
 	$(FUZZCC) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined $< build/fuzz/libsafegrid.a $(DEPLIBS) -o $@
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Durable case creations per second through the store's writer thread, beside raw SQLite
- * inserts of the same rows (a case and its `created` event) on the same schema and the
- * same settings (WAL, synchronous=FULL), in the same run:
+ * inserts of the same rows (a case, its `created` event and its audit-log line, of the
+ * length the store writes; the peer neither builds the line nor hashes the chain) on the
+ * same schema and the same settings (WAL, synchronous=FULL), in the same run:
  *
  *   raw, one transaction per row     what a naive durable writer gets
  *   raw, all rows in one transaction the ceiling: no per-row durability at all
@@ -71,7 +72,7 @@ static double raw_inserts(const char *path, int n, int batched)
                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-65536; "
                  "PRAGMA wal_autocheckpoint=10000",
                  NULL, NULL, NULL);
-    sqlite3_stmt *ins, *ev;
+    sqlite3_stmt *ins, *ev, *au;
     sqlite3_prepare_v2(db,
                        "INSERT INTO cases (type, category, status, priority, title, lon, lat, "
                        "created_at, updated_at, due_at, version) VALUES "
@@ -81,6 +82,18 @@ static double raw_inserts(const char *path, int n, int batched)
                        "INSERT INTO case_event (case_id, seq, at, actor, role, kind, to_status) "
                        "VALUES (?, 1, ?, 'bench', 'caseworker', 'created', 'submitted')",
                        -1, &ev, NULL);
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO audit (seq, line) VALUES "
+                           "((SELECT coalesce(max(seq), 0) + 1 FROM audit), ?)",
+                           -1, &au, NULL) != SQLITE_OK)
+        die("raw audit", sqlite3_errmsg(db));
+    /* An entry as the store writes it for a creation: the same length, other bytes. */
+    char line[256];
+    snprintf(line, sizeof line,
+             "{\"seq\":1000000,\"time\":\"2026-12-07T21:00:00Z\",\"actor\":\"bench\",\"role\":"
+             "\"caseworker\",\"action\":\"case.create\",\"object\":\"case/1000000\",\"prev\":"
+             "\"%064d\"}",
+             0);
     double t0 = now_s();
     if (batched)
         sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
@@ -102,6 +115,10 @@ static double raw_inserts(const char *path, int n, int batched)
         if (sqlite3_step(ev) != SQLITE_DONE)
             die("raw event", sqlite3_errmsg(db));
         sqlite3_reset(ev);
+        sqlite3_bind_text(au, 1, line, -1, SQLITE_STATIC);
+        if (sqlite3_step(au) != SQLITE_DONE)
+            die("raw audit", sqlite3_errmsg(db));
+        sqlite3_reset(au);
         if (!batched)
             sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     }
@@ -110,6 +127,7 @@ static double raw_inserts(const char *path, int n, int batched)
     double dt = now_s() - t0;
     sqlite3_finalize(ins);
     sqlite3_finalize(ev);
+    sqlite3_finalize(au);
     sqlite3_close(db);
     return n / dt;
 }
