@@ -818,7 +818,9 @@ static int cmd_retention_purge(cli *c)
     sg_err err = sg_store_purge_personal(s, before, &purged, msg, sizeof msg);
     if (!err) {
         char detail[96], when[32];
-        fmt_time(before, when, sizeof when);
+        /* Not fmt_time, whose 0 or less means "unset": 36,500 days reach before 1970. */
+        if (sg_time_format(before, when, sizeof when) != SG_OK)
+            snprintf(when, sizeof when, "%lld", (long long)before);
         snprintf(detail, sizeof detail, "{\"purged\":%lld,\"days\":%ld}", (long long)purged, days);
         sg_principal who = cli_admin();
         err = sg_service_audit(&c->sv, &who, "retention.purge", "cases", detail, msg, sizeof msg);

@@ -479,14 +479,19 @@ static void test_writes_audited(void **state)
     assert_int_equal(sg("apikey revoke 1 --db %s", db), 0);
     assert_int_equal(sg("user disable ana --db %s", db), 0);
     assert_int_equal(sg("retention purge --db %s", db), 0);
+    /* 36,500 days before 2026-12-07 is 1927-01-01 (99 years with 25 leap days to
+     * 2026-01-01, then 340 days): shown as a date, though before 1970. */
+    assert_int_equal(sg("retention purge --days 36500 --now 2026-12-07 --db %s", db), 0);
+    assert_non_null(strstr(out, "closed before 1927-01-01T00:00:00Z"));
     assert_int_equal(sg("audit verify --db %s", db), 0);
     char path[400];
     snprintf(path, sizeof path, "%s/audit.log", dir);
     assert_int_equal(sg("audit export --db %s -o %s", db, path), 0);
     FILE *f = fopen(path, "r");
     assert_non_null(f);
-    static const char *const want[] = {"category.put",  "account.add",     "apikey.add",
-                                       "apikey.revoke", "account.disable", "retention.purge"};
+    static const char *const want[] = {"category.put",   "account.add",     "apikey.add",
+                                       "apikey.revoke",  "account.disable", "retention.purge",
+                                       "retention.purge"};
     char line[4096];
     size_t i = 0;
     while (fgets(line, sizeof line, f)) {
