@@ -14,6 +14,8 @@
 #include <jansson.h>
 #include <math.h>
 
+#include <unistd.h>
+
 #include "testutil.h"
 
 #define BH_CSV "/usr/share/doc/libterralib-dev/examples/data/OcorrenciasBH.csv"
@@ -454,6 +456,40 @@ static void test_concurrent_first_run(void **state)
     }
 }
 
+/* A database from before schema 5 kept its log in DB.audit: the first command that opens it
+ * moves the log into the database (the chain continues) and keeps the file renamed. The
+ * old log here is an export of another database's 2 entries. */
+static void test_legacy_log_imported(void **state)
+{
+    (void)state;
+    char old_db[400], new_db[400], legacy[420], kept[440];
+    snprintf(old_db, sizeof old_db, "%s/old.db", dir);
+    snprintf(new_db, sizeof new_db, "%s/new.db", dir);
+    snprintf(legacy, sizeof legacy, "%s.audit", new_db);
+    snprintf(kept, sizeof kept, "%s.imported", legacy);
+    assert_int_equal(sg("category add a --type request --db %s", old_db), 0);
+    assert_int_equal(sg("category add b --type request --db %s", old_db), 0);
+    assert_int_equal(sg("audit export --db %s -o %s", old_db, legacy), 0);
+    assert_int_equal(sg("category add c --type request --db %s", new_db), 0);
+    assert_int_equal(access(legacy, F_OK), -1);
+    assert_int_equal(access(kept, F_OK), 0);
+    assert_int_equal(sg("audit verify --db %s", new_db), 0);
+    assert_non_null(strstr(out, "ok: 3 entries"));
+    assert_int_equal(sg("audit export --db %s --from 3", new_db), 0);
+    assert_non_null(strstr(out, "\"object\":\"category/c\""));
+    /* A broken old log stops the open with a message that names it, and changes nothing. */
+    char broken_db[400], broken[420];
+    snprintf(broken_db, sizeof broken_db, "%s/broken.db", dir);
+    snprintf(broken, sizeof broken, "%s.audit", broken_db);
+    FILE *f = fopen(broken, "w");
+    assert_non_null(f);
+    fputs("{\"seq\":1}\n", f);
+    fclose(f);
+    assert_int_equal(sg("category add d --type request --db %s", broken_db), 1);
+    assert_non_null(strstr(err, "cannot be imported"));
+    assert_int_equal(access(broken, F_OK), 0);
+}
+
 /* Every write made from the command line is in the audit log, in order, under the
  * operator's name, with no secret in it; a refused command writes nothing. The expected
  * actions are the commands run here, listed by hand. */
@@ -520,6 +556,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_import_belo_horizonte, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writes_audited, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_first_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_legacy_log_imported, setup, teardown),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }
