@@ -196,6 +196,16 @@ static char *export_all(sg_store *s, const char *file, size_t *len)
     return slurp(file, len);
 }
 
+/* Exports the whole log of s to file, closes s, and splits the bytes into l's lines;
+ * returns the bytes (the caller frees them). */
+static char *export_split(sg_store *s, const char *file, size_t *len, lines *l)
+{
+    char *buf = export_all(s, file, len);
+    sg_store_close(s);
+    split(buf, *len, l);
+    return buf;
+}
+
 /* Verifies the log of the database at path through a read-only store. */
 static sg_err verify_db(const char *path, const sg_audit_verify_opts *o, sg_audit_report *r,
                         char *msg, size_t n)
@@ -380,10 +390,8 @@ static void test_chain_matches_b2sum(void **state)
     assert_string_equal(r.first_prev, GENESIS_B2SUM);
 
     size_t len;
-    char *buf = export_all(s, file, &len);
-    sg_store_close(s);
     lines l;
-    split(buf, len, &l);
+    char *buf = export_split(s, file, &len, &l);
     assert_int_equal(l.n, 5);
     assert_true(l.p[4] + l.len[4] == buf + len); /* nothing after the last newline */
     /* Entry 1's prev is the genesis hash, as b2sum computed it. */
@@ -454,10 +462,8 @@ static void test_reopen_continues_chain(void **state)
     assert_int_equal(r.n_entries, 4);
     assert_int_equal(r.last_seq, 4);
     size_t len;
-    char *buf = export_all(s, file, &len);
-    sg_store_close(s);
     lines l;
-    split(buf, len, &l);
+    char *buf = export_split(s, file, &len, &l);
     assert_int_equal(l.n, 4);
     /* Entry 4, written after the reopen, chains to entry 3. */
     assert_true(strncmp(l.p[3], "{\"seq\":4,", 9) == 0);
@@ -576,10 +582,8 @@ static void test_triggers_refuse_update_delete(void **state)
     char file[256];
     snprintf(file, sizeof file, "%s/export.log", dir);
     size_t len;
-    char *buf = export_all(s, file, &len);
-    sg_store_close(s);
     lines l;
-    split(buf, len, &l);
+    char *buf = export_split(s, file, &len, &l);
     char *forged = strndup(l.p[1], l.len[1] - 1);
     assert_non_null(forged);
     char *o = strstr(forged, "\"object\":\"case/18\"");
@@ -605,10 +609,8 @@ static void test_db_tamper_detected(void **state)
     sg_audit_report good, r;
     assert_int_equal(sg_store_audit_verify(s, NULL, &good, msg, sizeof msg), SG_OK);
     size_t len;
-    char *buf = export_all(s, file, &len);
-    sg_store_close(s);
     lines l;
-    split(buf, len, &l);
+    char *buf = export_split(s, file, &len, &l);
     assert_int_equal(l.n, N_TAMPER);
     /* The anchor: the last seq and hash, as if printed in last month's report. */
     sg_audit_verify_opts anchor = {.anchor_seq = good.last_seq};
@@ -1300,10 +1302,10 @@ static void test_case_writes_audited(void **state)
 
 /* A group commit in which a write fails without changing anything (here: a second import
  * of the same source key, refused by the writer) must still record the entries of the
- * writes of the group that did commit. (Fails at the time of writing: audit_batch() in
- * src/store.c skips a failed job with `continue` before its flush check, so when the last
- * job of a group failed, the entries gathered from the jobs before it are never appended
- * and their writes commit unaudited.) The test holds the database's write lock from
+ * writes of the group that did commit. (It failed when written: audit_batch() in
+ * src/store.c skipped a failed job before its flush check, so when the last job of a group
+ * failed, the entries gathered from the jobs before it were never appended and their
+ * writes committed unaudited.) The test holds the database's write lock from
  * another connection while the writer works on the first creation, so that the next two
  * are queued and taken as one group: a good creation, then the refused one. */
 static void test_failed_write_in_group_keeps_entries(void **state)
@@ -1344,10 +1346,8 @@ static void test_failed_write_in_group_keeps_entries(void **state)
     sg_audit_report r;
     assert_int_equal(sg_store_audit_verify(s, NULL, &r, msg, sizeof msg), SG_OK);
     size_t len;
-    char *buf = export_all(s, file, &len);
-    sg_store_close(s);
     lines l;
-    split(buf, len, &l);
+    char *buf = export_split(s, file, &len, &l);
     if (r.n_entries != 3 || l.n != 3) {
         char got[1024];
         snprintf(got, sizeof got, "%s", buf);
@@ -1475,10 +1475,8 @@ static void test_import(void **state)
     sg_audit_report ra, r;
     assert_int_equal(sg_store_audit_verify(s, NULL, &ra, msg, sizeof msg), SG_OK);
     size_t len;
-    char *buf = export_all(s, file, &len);
-    sg_store_close(s);
     lines l;
-    split(buf, len, &l);
+    char *buf = export_split(s, file, &len, &l);
 
     /* Into a fresh database: the same entries, the same last hash, the same bytes out. */
     s = open_store(b);
@@ -1557,10 +1555,8 @@ static void test_cli(void **state)
     add_entries(path, 1, 3);
     sg_store *s = open_readonly(path);
     size_t len;
-    char *buf = export_all(s, file, &len);
-    sg_store_close(s);
     lines l;
-    split(buf, len, &l);
+    char *buf = export_split(s, file, &len, &l);
     char last[65];
     b2sum_of(dir, l.p[2], l.len[2], last);
 
