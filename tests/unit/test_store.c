@@ -41,6 +41,17 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Opens the fixture's store with the test categories added. */
+static sg_store *open_with_categories(const fixture *f)
+{
+    sg_store *s;
+    char msg[200];
+    if (sg_store_open(f->path, &s, msg, sizeof msg) != SG_OK)
+        fail_msg("open: %s", msg);
+    tu_add_categories(s);
+    return s;
+}
+
 static int64_t create(sg_store *s, const char *category, int64_t at, double lon, double lat)
 {
     sg_actor cw = {"tester", SG_ROLE_CASEWORKER};
@@ -204,10 +215,7 @@ static void *writer(void *p)
 static void test_group_commit_many_writers(void **state)
 {
     fixture *f = *state;
-    sg_store *s;
-    char msg[200];
-    assert_int_equal(sg_store_open(f->path, &s, msg, sizeof msg), SG_OK);
-    tu_add_categories(s);
+    sg_store *s = open_with_categories(f);
     enum { THREADS = 8, EACH = 150 };
     pthread_t t[THREADS];
     writer_arg a[THREADS];
@@ -253,9 +261,7 @@ static void test_crash_safety(void **state)
 {
     fixture *f = *state;
     char msg[200];
-    sg_store *s;
-    assert_int_equal(sg_store_open(f->path, &s, msg, sizeof msg), SG_OK);
-    tu_add_categories(s);
+    sg_store *s = open_with_categories(f);
     sg_store_close(s);
     int fds[2];
     assert_int_equal(pipe(fds), 0);
@@ -312,10 +318,8 @@ static void test_crash_safety(void **state)
 static void test_list_filters_and_paging(void **state)
 {
     fixture *f = *state;
-    sg_store *s;
     char msg[200];
-    assert_int_equal(sg_store_open(f->path, &s, msg, sizeof msg), SG_OK);
-    tu_add_categories(s);
+    sg_store *s = open_with_categories(f);
     sg_category pot = {.code = "pothole",
                        .type = "request",
                        .name = "Pothole",
@@ -492,10 +496,7 @@ static sg_err page_visit_none(void *ctx, int64_t id, int64_t version, const sg_c
 static void test_list_by_area_levels(void **state)
 {
     fixture *f = *state;
-    sg_store *s;
-    char msg[200];
-    assert_int_equal(sg_store_open(f->path, &s, msg, sizeof msg), SG_OK);
-    tu_add_categories(s);
+    sg_store *s = open_with_categories(f);
     /* C > T1 > K1 > G1, G2; C > T1 > K2; C > T2. */
     static const tu_area areas[] = {
         {"C", "County", 0, "", "POLYGON((0 0,10 0,10 10,0 10,0 0))", -1},
@@ -631,10 +632,8 @@ static void test_list_by_area_levels(void **state)
 static void test_readonly(void **state)
 {
     fixture *f = *state;
-    sg_store *s;
     char msg[200];
-    assert_int_equal(sg_store_open(f->path, &s, msg, sizeof msg), SG_OK);
-    tu_add_categories(s);
+    sg_store *s = open_with_categories(f);
     sg_store_close(s);
     sg_store_opts ro = {.readonly = 1};
     assert_int_equal(sg_store_open_opts(f->path, &ro, &s, msg, sizeof msg), SG_OK);
@@ -649,10 +648,8 @@ static void test_readonly(void **state)
 static void test_purge_personal(void **state)
 {
     fixture *f = *state;
-    sg_store *s;
     char msg[200];
-    assert_int_equal(sg_store_open(f->path, &s, msg, sizeof msg), SG_OK);
-    tu_add_categories(s);
+    sg_store *s = open_with_categories(f);
     sg_actor cw = {"tester", SG_ROLE_CASEWORKER};
     int64_t ids[3];
     for (int i = 0; i < 3; i++) {
