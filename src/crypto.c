@@ -80,8 +80,6 @@ sg_err sg_crypto_key_create(const char *path, char *msg, size_t n)
      * path exists (any file or symlink, dangling or not: never written through), so a
      * reader never sees a half-written key file, and of two processes creating it at once
      * one wins and the other gets SG_CONFLICT. */
-    if (access(path, F_OK) == 0 || errno != ENOENT)
-        return exists_err(path, msg, n);
     char tmp[4096];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid()) >= sizeof tmp)
         return sg_errf(SG_INVAL, msg, n, "key file path too long");
