@@ -870,9 +870,10 @@ sg_err sg_store_open_opts(const char *path, const sg_store_opts *o, sg_store **o
     if (err)
         goto fail;
     char em[200];
-    /* Switching a new file to WAL takes an exclusive lock without calling the busy
-     * handler, so a second process opening the same new file at that moment gets BUSY:
-     * it waits and tries again, as the busy timeout would (10 s). */
+    /* Switching a new file to WAL can answer BUSY at once, the busy timeout
+     * notwithstanding, when a second process opens the same new file at that moment
+     * (test_store's concurrent first open saw "database is locked"): wait and try again,
+     * for as long as the busy timeout would (10 s). */
     err = exec(s->writer, "PRAGMA journal_mode=WAL", em, sizeof em);
     for (int tries = 0; err == SG_BUSY && tries < 1000; tries++) {
         struct timespec pause = {0, 10 * 1000 * 1000};
