@@ -1,7 +1,8 @@
 # safegrid build. `make` builds the CLI, `make check` runs every test under ASan and UBSan,
 # `make bench` runs the benchmarks, `make fuzz` builds the libFuzzer targets (clang),
-# `make run` loads the demo. Sources are found by wildcard: a new src/*.c joins the library,
-# a new tests/unit/test_*.c, bench/bench_*.c or fuzz/fuzz_*.c becomes its own program.
+# `make run` loads the demo. Sources are found by wildcard: a new src/<layer>/*.c joins the
+# library (docs/internals/architecture.md names the layers), a new tests/unit/test_*.c,
+# bench/bench_*.c or fuzz/fuzz_*.c becomes its own program.
 
 CC      ?= cc
 FUZZCC  ?= clang
@@ -25,11 +26,11 @@ CPPFLAGS  := -Iinclude -Isrc -D_GNU_SOURCE $(DEPCFLAGS)
 CFLAGS    ?= -O2 -g
 SANFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-LIB_SRC   := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_SRC   := $(filter-out src/cli/main.c,$(wildcard src/*/*.c))
 TEST_SRC  := $(wildcard tests/unit/test_*.c)
 BENCH_SRC := $(wildcard bench/bench_*.c)
 FUZZ_SRC  := $(wildcard fuzz/fuzz_*.c)
-HDRS      := $(wildcard include/safegrid/*.h src/*.h tests/unit/*.h)
+HDRS      := $(wildcard include/safegrid/*.h src/*/*.h tests/unit/*.h)
 
 REL_OBJ   := $(LIB_SRC:src/%.c=build/rel/%.o)
 SAN_OBJ   := $(LIB_SRC:src/%.c=build/san/%.o)
@@ -76,9 +77,9 @@ build/san/libsafegrid.a: $(SAN_OBJ)
 build/fuzz/libsafegrid.a: $(FUZZ_OBJ)
 	ar rcs $@ $^
 
-build/rel/safegrid: src/main.c build/rel/libsafegrid.a
+build/rel/safegrid: src/cli/main.c build/rel/libsafegrid.a
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $< build/rel/libsafegrid.a $(DEPLIBS) -o $@
-build/san/safegrid: src/main.c build/san/libsafegrid.a
+build/san/safegrid: src/cli/main.c build/san/libsafegrid.a
 	$(CC) $(WARN) $(CPPFLAGS) $(SANFLAGS) $< build/san/libsafegrid.a $(DEPLIBS) -o $@
 build/san/test_%: tests/unit/test_%.c build/san/libsafegrid.a $(HDRS)
 	$(CC) $(WARN) $(CPPFLAGS) $(SANFLAGS) $< build/san/libsafegrid.a $(DEPLIBS) $(TESTLIBS) -lcmocka -o $@
@@ -112,7 +113,7 @@ fuzz: fuzz-build
 run: all
 	@sh scripts/demo.sh
 
-FORMAT_FILES = $(wildcard include/safegrid/*.h src/*.c src/*.h tests/unit/*.c tests/unit/*.h bench/*.c bench/*.h fuzz/*.c)
+FORMAT_FILES = $(wildcard include/safegrid/*.h src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h bench/*.c bench/*.h fuzz/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * libFuzzer target for the parsers of Open311's own inputs (src/http_open311.c): the POST
+ * libFuzzer target for the parsers of Open311's own inputs (src/http/api_open311.c): the POST
  * form with its attribute[CODE] fields, attribute names, comma lists, coordinates and
  * W3C date-times, and the grid that blurs sensitive locations. Besides not crashing, each
  * must keep its promises: a parsed form holds only allowed names or attribute fields, none
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_open311.h"
+#include "http/open311.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * libFuzzer target for the SaTScan case and coordinates file parsers (src/satscan_prm.c)
- * and, on small accepted inputs, the scan itself (src/scan.c). The input is a coordinates
+ * libFuzzer target for the SaTScan case and coordinates file parsers (src/stats/satscan_prm.c)
+ * and, on small accepted inputs, the scan itself (src/stats/scan.c). The input is a coordinates
  * file, a NUL byte, then a case file; without a NUL the whole input is the case file over
  * three fixed locations. The study period is 2001/11/1 to 2001/11/24.
  * Run: make build/fuzz/fuzz_satscan_cas && build/fuzz/fuzz_satscan_cas fuzz/corpus/satscan_cas

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * libFuzzer target for the SaTScan parameter-file parser (src/satscan_prm.c): any bytes go to
+ * libFuzzer target for the SaTScan parameter-file parser (src/stats/satscan_prm.c): any bytes go to
  * sg_satscan_prm_parse; accepted settings are then turned into scan options, so the
  * conversions (percent of the period to days, limits) run on every accepted input.
  * Run: make build/fuzz/fuzz_satscan_prm && build/fuzz/fuzz_satscan_prm fuzz/corpus/satscan_prm

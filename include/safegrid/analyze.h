@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * The `safegrid analyze` command over the cases in a database (src/analyze_db.c); over
+ * The `safegrid analyze` command over the cases in a database (src/analysis/analyze_db.c); over
  * input files it is sg_analyze_cli (include/safegrid/stats.h).
  */
 #ifndef SAFEGRID_ANALYZE_H

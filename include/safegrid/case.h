@@ -2,7 +2,7 @@
 /*
  * The case engine: one model for all work. A case has a type (request, incident, dispute,
  * hazard, assessment) whose workflow -- states, transitions and the roles that may make
- * each -- is declared as data in src/case.c; the engine itself is generic. Every change is
+ * each -- is declared as data in src/case/case.c; the engine itself is generic. Every change is
  * an event appended to the case's timeline, and the case row is a projection of that
  * timeline updated in the same transaction. A version number gives optimistic concurrency:
  * a write made against a stale version fails with SG_CONFLICT and changes nothing.
@@ -71,7 +71,7 @@ int sg_case_status_terminal(const char *type, const char *status);
 /** Returns the initial state of type, or NULL for an unknown type. Static text. */
 const char *sg_case_initial_status(const char *type);
 
-/** One allowed transition of a workflow, as declared in the table in src/case.c. */
+/** One allowed transition of a workflow, as declared in the table in src/case/case.c. */
 typedef struct sg_transition {
     const char *type;
     const char *from;

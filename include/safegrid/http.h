@@ -7,7 +7,7 @@
  * finish. The server only reads and writes through the store and the case engine, so it
  * holds no data of its own beyond counters.
  *
- * Authentication (src/auth.c) runs before every handler: a session cookie or an API key
+ * Authentication (src/case/auth.c) runs before every handler: a session cookie or an API key
  * makes the caller a staff member with a role and area scope; without credentials the
  * caller is the public. The dispatcher refuses a route whose declared roles do not include
  * the caller's role (401 for the public, 403 for staff) and a state-changing request made

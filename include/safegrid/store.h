@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * The store: safegrid's embedded database (SQLite in WAL mode). All SQL lives in
- * src/store.c, the only file that includes sqlite3.h, so that another backend can replace
+ * src/store/store.c, the only file that includes sqlite3.h, so that another backend can replace
  * it behind this header.
  *
  * Writes go through one writer thread that takes every queued write, runs each in its own
@@ -111,7 +111,8 @@ typedef struct sg_store_job {
 /** Waits until job has committed (or failed) and returns its result; msg gets the reason. */
 sg_err sg_store_wait(sg_store *s, sg_store_job *job, char *msg, size_t n);
 
-/* ---- cases (used by the case engine in src/case.c) --------------------------------------- */
+/* ---- cases (used by the case engine in src/case/case.c) ---------------------------------------
+ */
 
 /** A case row: the projection of the case's timeline. Strings are owned by the struct and
  *  released by sg_case_fini(). */
@@ -132,7 +133,7 @@ typedef struct sg_case {
     char *source;
     char *source_key;
     int64_t version;
-    char *personal; /* sealed personal data (base64 secretbox text, src/crypto.c) or NULL */
+    char *personal; /* sealed personal data (base64 secretbox text, src/core/crypto.c) or NULL */
 } sg_case;
 
 /** Releases what c holds and zeroes it. NULL does nothing. */
@@ -327,10 +328,10 @@ sg_err sg_store_rule_delete(sg_store *s, int64_t id, char *msg, size_t n);
 sg_err sg_store_rule_list(sg_store *s, sg_rule_row **out, size_t *n_out);
 
 /** A number that changes whenever this store writes areas, organisations or rules, so
- *  that caches built from them (src/area.c) know when to rebuild. */
+ *  that caches built from them (src/case/area.c) know when to rebuild. */
 uint64_t sg_store_geo_generation(sg_store *s);
 
-/** The store's slot for the area cache of src/area.c, released with the store through
+/** The store's slot for the area cache of src/case/area.c, released with the store through
  *  the function set here. The slot is guarded by the area module's own lock. */
 void **sg_store_area_cache_slot(sg_store *s, void (**release)(void *));
 
@@ -427,7 +428,7 @@ typedef struct sg_count_row {
 sg_err sg_store_count_by_category_month(sg_store *s, const char *type, const char *tz,
                                         sg_count_row **out, size_t *n_out, char *msg, size_t n);
 
-/* ---- open data and Open311 reads (src/http_open311.c) ------------------------------------ */
+/* ---- open data and Open311 reads (src/http/api_open311.c) ------------------------------------ */
 
 /** The most ids one sg_store_case_scan() may ask for. */
 #define SG_STORE_SCAN_MAX_IDS 1000

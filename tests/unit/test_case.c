@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Tests of the case engine. The expected workflows below are written out independently of
- * src/case.c, from DESIGN.md ("Workflows") and docs/workflows.md (which roles make which
+ * src/case/case.c, from DESIGN.md ("Workflows") and docs/workflows.md (which roles make which
  * move); the test walks every pair of states of every type with every role and checks that
  * the engine allows exactly the listed moves, to exactly the listed roles.
  */

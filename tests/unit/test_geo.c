@@ -45,7 +45,7 @@ struct wkb {
     size_t n;
 };
 
-/* Reprojects occurrence points in place with the product's reprojection (src/proj.c). */
+/* Reprojects occurrence points in place with the product's reprojection (src/geo/proj.c). */
 static void to_wgs84(const char *srs, double *x, double *y, size_t n)
 {
     sg_proj *p;

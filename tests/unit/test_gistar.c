@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * Tests of Getis-Ord Gi* / Gi (src/gistar.c) and neighbour weights (src/weights.c,
- * src/stats_ogr.c). The reference is R spdep 1.2.7 on the 240 Belo Horizonte
+ * Tests of Getis-Ord Gi* / Gi (src/stats/gistar.c) and neighbour weights (src/stats/weights.c,
+ * src/stats/ogr.c). The reference is R spdep 1.2.7 on the 240 Belo Horizonte
  * neighbourhoods with the 6,501 police occurrences of 2001 (Debian libterralib-doc):
  * tests/fixtures/stats/spdep/bh_localG.csv, written by bh_localG.R beside it (counts per
  * polygon, poly2nb queen and rook neighbours, localG with and without self). Small cases are

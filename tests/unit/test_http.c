@@ -30,7 +30,7 @@
 #include "safegrid/http.h"
 #include "safegrid/log.h"
 #include "safegrid/timefmt.h"
-#include "http_int.h"
+#include "http/http_int.h"
 #include "testareas.h"
 #include "testhttp.h"
 #include "testutil.h"

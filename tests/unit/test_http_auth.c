@@ -728,7 +728,7 @@ static void list_first(const caller *c, const char *path, resp *r, int64_t id, c
     json_decref(j);
 }
 
-/* The case list keeps each case's JSON between requests (src/http_cache.c): a case
+/* The case list keeps each case's JSON between requests (src/http/cache.c): a case
  * changed through this server, or by a writer the server does not know about (a second
  * store on the same file, as another process would be), is listed as it is now. */
 static void test_list_follows_changes(void **state)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * Tests of the case list's JSON cache (src/http_cache.c): an entry comes back only at the
+ * Tests of the case list's JSON cache (src/http/cache.c): an entry comes back only at the
  * version it was stored with, its middle written by the caller; a newer version replaces
  * an older one; long texts are not kept; the byte budget holds however much is put; and
  * threads putting and getting the same cases never see one version's text under another.
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_int.h"
+#include "http/http_int.h"
 
 /* Writes the middle as "|area,org|". */
 static sg_err mid(sg_buf *b, int64_t area_id, int64_t org_id, void *ctx)

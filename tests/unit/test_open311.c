@@ -17,7 +17,7 @@
 #include <math.h>
 #include <time.h>
 
-#include "http_open311.h"
+#include "http/open311.h"
 #include "safegrid/auth.h"
 #include "safegrid/crypto.h"
 #include "safegrid/http.h"

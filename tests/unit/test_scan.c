@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * Tests of the space-time permutation scan (src/scan.c) and of the SaTScan file readers
- * (src/satscan_prm.c). The reference is SaTScan v10.3.2's own output on the NYC fever data
+ * Tests of the space-time permutation scan (src/stats/scan.c) and of the SaTScan file readers
+ * (src/stats/satscan_prm.c). The reference is SaTScan v10.3.2's own output on the NYC fever data
  * (tests/fixtures/stats/nycfever/NYCfever_retro.txt and NYCfever_vignette.txt): the same
  * clusters in the same order, locations, radius, span, time frame, observed and expected
  * cases and test statistic to the printed precision. One small case is worked by hand.
@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "safegrid/stats.h"
-#include "stats_int.h"
+#include "stats/stats_int.h"
 
 #define NYC "tests/fixtures/stats/nycfever/"
 
@@ -431,7 +431,7 @@ static void check_dense(const double *xy, const uint32_t *counts, unsigned reps,
     sg_scan_result_fini(&r);
 }
 
-/* Data with cases on most days takes the dense paths of src/scan.c (range bounds for the
+/* Data with cases on most days takes the dense paths of src/stats/scan.c (range bounds for the
  * observed data; blocks of circles and bands of expected counts in replications). Two data
  * sets: light counts on most days with a planted cluster, and heavier counts that vary
  * from day to day with ten days without any case (like the missing April of the BH data),

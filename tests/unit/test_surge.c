@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * Tests of EARS C1/C2/C3 surge detection (src/surge.c). Every expected value is worked by
+ * Tests of EARS C1/C2/C3 surge detection (src/stats/surge.c). Every expected value is worked by
  * hand in the comments from the published definitions (Hutwagner et al. 2003): C1 uses the
  * 7 days before t, C2 the 7 days t-9..t-3, C3 sums max(0, C2 - 1) over t-2..t; standard
  * deviations use the n-1 divisor.

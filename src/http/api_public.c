@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "http_int.h"
-#include "http_open311.h"
+#include "open311.h"
 #include "safegrid/buf.h"
 #include "safegrid/timefmt.h"
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * Open311 GeoReport v2 under /open311/v2/ (src/http_open311.c) and the open-data exports
- * and public figures under /api/v1/export/ (src/http_export.c): their rows of the router
- * table, spliced into the table in src/http_api.c, the handlers, and the few pieces both
+ * Open311 GeoReport v2 under /open311/v2/ (src/http/api_open311.c) and the open-data exports
+ * and public figures under /api/v1/export/ (src/http/api_export.c): their rows of the router
+ * table, spliced into the table in src/http/api_public.c, the handlers, and the few pieces both
  * files share (the reply writer that speaks JSON and XML, the grid that blurs sensitive
  * locations). The parsers of Open311's own inputs are declared here too, so that the fuzz
  * target (fuzz/fuzz_open311.c) reaches them.

@@ -102,7 +102,7 @@ static const char *const migrations[] = {
 
     /* 3: staff accounts with their role and area scope, login sessions and API keys (only
      * hashes of their secrets are kept), and the case's sealed personal data (reporter
-     * contact, dispute parties: secretbox text, see src/crypto.c). */
+     * contact, dispute parties: secretbox text, see src/core/crypto.c). */
     "CREATE TABLE account ("
     "  id INTEGER PRIMARY KEY,"
     "  name TEXT NOT NULL UNIQUE,"
@@ -2826,7 +2826,7 @@ static sg_err run_job(sg_store *s, sg_store_job *job)
     }
 }
 
-/* ---- open data and Open311 reads (src/http_open311.c) ------------------------------------ */
+/* ---- open data and Open311 reads (src/http/api_open311.c) ------------------------------------ */
 
 /* These reads stream: each row is handed to a visitor while the statement steps, so an
  * export of a million cases costs one row of memory here, and the caller decides how much

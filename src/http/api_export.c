@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_open311.h"
+#include "open311.h"
 #include "safegrid/area.h"
 #include "safegrid/timefmt.h"
 

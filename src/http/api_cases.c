@@ -146,7 +146,7 @@ sg_err sg_http_h_me(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 
 /* Writes c's members (without the braces) into b: written by hand, as the case is in
  * every list and every case read. In three parts, so that the case list's cache
- * (src/http_cache.c) can keep the first and the last and write the codes between from
+ * (src/http/cache.c) can keep the first and the last and write the codes between from
  * the area snapshot of each request. */
 static sg_err case_head(sg_buf *b, const sg_case *c)
 {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * Internals shared by the HTTP server (src/http.c: daemon, dispatch, limits, metrics) and
- * its handlers (src/http_api.c: the router table and the /api/v1 resources). Handlers see
+ * Internals shared by the HTTP server (src/http/server.c: daemon, dispatch, limits, metrics) and
+ * its handlers (src/http/api_public.c: the router table and the /api/v1 resources). Handlers see
  * a request and fill a reply; they never talk to libmicrohttpd, so the server alone decides
  * how a reply (or an error) becomes bytes on the wire.
  */
@@ -67,7 +67,7 @@ typedef struct sg_http_route {
     sg_http_handler handler;
 } sg_http_route;
 
-/* The router table (src/http_api.c). */
+/* The router table (src/http/api_public.c). */
 extern const sg_http_route sg_http_route_table[];
 extern const size_t sg_http_n_routes;
 
@@ -84,7 +84,7 @@ typedef struct sg_http_route_stats {
 
 struct sg_ratelimit;
 
-/* The JSON of cases as lists write them, keyed by id and version (src/http_cache.c). An
+/* The JSON of cases as lists write them, keyed by id and version (src/http/cache.c). An
  * entry is the text before the "area" member (head) and from "created_at" on (tail): the
  * codes between come from the area snapshot at each use. */
 #define SG_CASE_JSON_MAX 2048 /* longer cases are not cached */
@@ -139,11 +139,11 @@ struct sg_http {
      SG_ROLE_INSPECTOR | SG_ROLE_ANALYST | SG_ROLE_SUPERVISOR | SG_ROLE_ADMIN)
 #define ADMIN SG_ROLE_ADMIN
 
-/* Handlers defined in src/http.c and listed in the table. */
+/* Handlers defined in src/http/server.c and listed in the table. */
 sg_err sg_http_h_healthz(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
 sg_err sg_http_h_metrics(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
 
-/* Handlers of sessions, cases and their timelines (src/http_cases.c). */
+/* Handlers of sessions, cases and their timelines (src/http/api_cases.c). */
 sg_err sg_http_h_login(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
 sg_err sg_http_h_logout(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
 sg_err sg_http_h_me(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
@@ -158,7 +158,7 @@ sg_err sg_http_h_nearby(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 sg_err sg_http_h_open_by_area(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
 
 /* Handlers of the administration: categories, organisations, rules, users
- * (src/http_admin.c). */
+ * (src/http/api_admin.c). */
 sg_err sg_http_h_category_put(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
 sg_err sg_http_h_orgs(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
 sg_err sg_http_h_org_put(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Snapshots of the area hierarchy for routing cases. Building one reads every area with
- * its geometry, builds one point-location index per level (src/geo_index.c) and keeps the
+ * its geometry, builds one point-location index per level (src/geo/geo_index.c) and keeps the
  * organisations and rules in sorted arrays, so routing a new case costs a locate and a few
  * comparisons, never a query. A snapshot is immutable and reference-counted: a thread that
  * holds one keeps using it while a newer one replaces it in the store's cache slot.

@@ -18,7 +18,7 @@
  * principles 1, 2 and 4): no description (free text written by the public, which may name
  * people), no title or address, no reporter contact, no actor or reason from the timeline;
  * the locations of sensitive categories are moved to the centre of a grid cell. The
- * reporter's email, name and phone sent with a POST are sealed (src/crypto.c) before they
+ * reporter's email, name and phone sent with a POST are sealed (src/core/crypto.c) before they
  * reach the store, and dropped when the server has no key.
  *
  * Replies are written by a small writer (ow_*) that emits the same tree as JSON or XML, so
@@ -33,7 +33,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "http_open311.h"
+#include "open311.h"
 #include "safegrid/area.h"
 #include "safegrid/auth.h"
 #include "safegrid/crypto.h"
