@@ -2,8 +2,10 @@
 # The demo behind `make run`: a fresh database of Belo Horizonte's 240 neighbourhoods as
 # grid areas, each with a grid office responsible for its cases, and the city's real police
 # occurrences of January to June 2001 as incident cases (Debian package libterralib-doc),
-# imported through the same CLI a user runs; then a summary by category and month, an
-# administrator account, and the HTTP API served on 127.0.0.1:8080 until Ctrl-C.
+# imported through the same CLI a user runs, with the public service categories of
+# scripts/demo/services.tsv (potholes, street lights, ...) for reports; then a summary by
+# category and month, an administrator account, and the HTTP API served on 127.0.0.1:8080
+# until Ctrl-C.
 # Nothing here is invented data.
 set -eu
 cd "$(dirname "$0")/.."
@@ -20,6 +22,11 @@ echo "importing the Belo Horizonte neighbourhoods ($DATA/BairroBH.MIF)"
 "$SG" import areas "$DATA/BairroBH.MIF" --db "$DB" --code CDBAI --name nobai \
     --population pop_estim --srs "$BH_SRS" --create-orgs grid_office 2>"$DEMO/areas-report.txt"
 echo "  problems found in the polygons (overlaps, gaps, repairs): $DEMO/areas-report.txt"
+echo "adding the public service categories (scripts/demo/services.tsv)"
+grep -v '^#' scripts/demo/services.tsv | while IFS='	' read -r code name deadlines; do
+    "$SG" category add "$code" --type request --name "$name" --deadlines "$deadlines" \
+        --db "$DB" >/dev/null
+done
 echo "importing the Belo Horizonte occurrences ($DATA/OcorrenciasBH.csv)"
 "$SG" import cases "$DATA/OcorrenciasBH.csv" --db "$DB" \
     --delimiter ';' --encoding LATIN1 --type incident \
