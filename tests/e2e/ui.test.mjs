@@ -163,7 +163,17 @@ await step('a member of the public picks a category, clicks the map and sees the
   expect(n === 5, `the five earlier reports in the hint, got ${n}`);
   const text = await page.textContent('#nearby-text');
   expect(/5 open reports/.test(text), `the hint to say 5 open reports, got "${text}"`);
+  // Too long a description, and a contact that is no e-mail address, are refused with a
+  // message; nothing is cut or sent.
+  await page.fill('#r-description', 'x'.repeat(4001));
+  await page.click('#report-form button[type=submit]');
+  await page.waitForSelector('#report-error:text("4,001 characters")', { timeout: TIMEOUT });
+  expect((await page.inputValue('#r-description')).length === 4001, 'the long description kept whole');
   await page.fill('#r-description', 'Deep pothole in the right lane, in front of the bank');
+  await page.fill('#r-contact', 'not an email');
+  await page.click('#report-form button[type=submit]');
+  await page.waitForSelector('#report-error:text("not an e-mail address")', { timeout: TIMEOUT });
+  expect(await page.locator('#report-done').isHidden(), 'nothing sent');
   await page.fill('#r-contact', 'reporter@example.org');
   await shot(page, '03-report-nearby-hint');
   await axe(page, 'report (filled, nearby hint)');
@@ -276,6 +286,12 @@ await step('a supervisor sees overdue and escalated work across the city', async
   expect(rows === 1 && /SANTO AGOSTINHO/.test(text) && /Street light out/.test(text), `the overdue street light, got ${rows} rows: ${text.slice(0, 200)}`);
   await shot(sp, '11-supervisor-overdue');
   await axe(sp, 'supervisor overdue');
+  // The overdue case's facts: its due date followed by the "overdue" badge (an array of
+  // nodes inside an array was once written out as "[object HTMLSpanElement]").
+  await sp.click('#overdue-table tbody tr.overdue a.code');
+  await sp.waitForSelector('#view-case:not([hidden]) #case-facts .badge.overdue', { timeout: TIMEOUT });
+  const facts = await sp.textContent('#case-facts');
+  expect(!/\[object /.test(facts) && /overdue/.test(facts), `the due date and its badge, got "${facts.slice(0, 300)}"`);
   await sp.click('#logout');
   await sp.waitForSelector('#view-login:not([hidden])', { timeout: TIMEOUT });
   await ctx.close();
@@ -380,6 +396,31 @@ await step('the page switches to Simplified Chinese and keeps the choice', async
   await shot(page, '17-stats-zh');
   await axe(page, 'statistics (zh)');
   await page.selectOption('#lang', 'en');
+});
+
+await step('on a phone: the map before the form, no sign-out before signing in, a queue that fits', async () => {
+  const ctx = await browser.newContext({ ...ctxOpts, viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const ph = await ctx.newPage();
+  watch(ph);
+  await ph.goto(`${BASE}?${CENTRE}#report`);
+  await ready(ph);
+  const mapBox = await ph.locator('#report-map').boundingBox();
+  const sendBox = await ph.locator('#report-form button[type=submit]').boundingBox();
+  expect(mapBox.y < sendBox.y, `the map (y ${mapBox.y}) above "Send report" (y ${sendBox.y})`);
+  await shot(ph, '18-phone-report');
+  await ph.goto(`${BASE}staff.html`);
+  await ready(ph);
+  await ph.waitForSelector('#view-login:not([hidden])', { timeout: TIMEOUT });
+  expect(!(await ph.locator('#logout').isVisible()), 'no "Sign out" before anyone signs in');
+  await ph.fill('#l-name', 'cw_centro');
+  await ph.fill('#l-password', 'caseworker-e2e-pass');
+  await ph.press('#l-password', 'Enter');
+  await ph.waitForSelector('#view-queue:not([hidden]) #queue-table tbody tr', { timeout: TIMEOUT });
+  expect(await ph.locator('#logout').isVisible(), '"Sign out" once signed in');
+  const width = await ph.evaluate(() => document.documentElement.scrollWidth);
+  expect(width <= 390, `the page no wider than the phone, got ${width} px`);
+  await shot(ph, '19-phone-queue');
+  await ctx.close();
 });
 
 await step('no script errors on any page', async () => {

@@ -100,7 +100,7 @@ function renderNearby() {
   $('nearby').hidden = false;
   $('nearby').classList.toggle('has', open.length > 0);
   $('nearby-text').textContent = open.length
-    ? t('report.nearby.some', { n: fmtNumber(open.length), radius: fmtNumber(RADIUS) })
+    ? t(open.length === 1 ? 'report.nearby.one' : 'report.nearby.some', { n: fmtNumber(open.length), radius: fmtNumber(RADIUS) })
     : t('report.nearby.none', { radius: fmtNumber(RADIUS) });
   clear($('nearby-list')).append(...open.map((o) => el('li', {}, t('report.nearby.item', {
     status: label('status', o.status), date: fmtDate(o.created_at, false), distance: fmtNumber(o.distance_m) }))));
@@ -113,6 +113,10 @@ function fillCategories() {
     ...categories.filter((c) => c.type === 'request').map((c) => el('option', { value: c.code }, c.name)));
   sel.value = keep;
 }
+
+// The longest description the server takes, in characters (code points, as the server
+// counts them): a longer one is refused here with a message, never cut without a word.
+const MAX_DESCRIPTION = 4000;
 
 async function submitReport(ev) {
   ev.preventDefault();
@@ -127,13 +131,15 @@ async function submitReport(ev) {
   if (!category) { problem = 'report.need.category'; focus = 'r-category'; }
   else if (!Number.isFinite(lat) || !Number.isFinite(lon)) { problem = 'report.need.place'; focus = 'r-lat'; }
   else if (!description) { problem = 'report.need.description'; focus = 'r-description'; }
+  else if ([...description].length > MAX_DESCRIPTION) { problem = 'report.long.description'; focus = 'r-description'; }
+  else if (!$('r-contact').validity.valid) { problem = 'report.bad.contact'; focus = 'r-contact'; }
   if (problem) {
-    err.textContent = t(problem);
+    err.textContent = t(problem, { max: fmtNumber(MAX_DESCRIPTION), n: fmtNumber([...description].length) });
     $(focus).setAttribute('aria-invalid', 'true');
     $(focus).focus();
     return;
   }
-  for (const id of ['r-category', 'r-lat', 'r-description']) $(id).removeAttribute('aria-invalid');
+  for (const id of ['r-category', 'r-lat', 'r-description', 'r-contact']) $(id).removeAttribute('aria-invalid');
   const body = { category, description, lon, lat };
   const contact = $('r-contact').value.trim();
   if (contact) body.contact = contact;
