@@ -494,7 +494,11 @@ sg_err sg_case_create_submit(sg_store *s, const sg_actor *who, const sg_case_new
             return err;
         }
         if (sg_areas_count(areas) > 0) {
-            if (sg_areas_locate(areas, c->lon, c->lat, &c->area_id) == SG_OK)
+            /* The intake located the place already: once is enough. */
+            c->area_id = in->located ? in->area_id : 0;
+            sg_err where = in->located ? (c->area_id ? SG_OK : SG_NOTFOUND)
+                                       : sg_areas_locate(areas, c->lon, c->lat, &c->area_id);
+            if (where == SG_OK)
                 sg_areas_route(areas, c->category, c->area_id, &c->org_id);
             else
                 snprintf(p->data, sizeof p->data, "{\"outside_areas\":true}");

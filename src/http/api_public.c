@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * The router table and the public, read-only /api/v1 resources: a case's public view by
+ * The public, read-only /api/v1 resources: a case's public view by
  * tracking code, the categories, monthly counts with small counts suppressed, the area
  * tree, and one level of areas as GeoJSON.
  *
@@ -13,7 +13,6 @@
 #include <geos_c.h>
 #include <jansson.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,55 +293,12 @@ static sg_err h_areas_geojson(sg_http_req *r, sg_http_reply *out, char *msg, siz
 }
 
 /* clang-format off */
-const sg_http_route sg_http_route_table[] = {
-    {"GET", "/healthz",              ANY_ROLE, SG_ROUTE_NO_RATELIMIT, sg_http_h_healthz},
-    {"GET", "/metrics",              ANY_ROLE, SG_ROUTE_NO_RATELIMIT, sg_http_h_metrics},
+static const sg_http_route routes[] = {
     {"GET", "/api/v1/track/{code}",  ANY_ROLE, 0, h_track},
-    {"POST", "/api/v1/track/{code}/feedback", ANY_ROLE, 0, sg_http_h_track_feedback},
     {"GET", "/api/v1/categories",    ANY_ROLE, 0, h_categories},
     {"GET", "/api/v1/stats/monthly", ANY_ROLE, 0, h_stats_monthly},
-    {"GET", "/api/v1/stats/open_by_area", STAFF, 0, sg_http_h_open_by_area},
-    {"GET", "/api/v1/nearby",        ANY_ROLE, 0, sg_http_h_nearby},
     {"GET", "/api/v1/areas",         ANY_ROLE, 0, h_areas},
     {"GET", "/api/v1/areas.geojson", ANY_ROLE, 0, h_areas_geojson},
-    {"POST", "/api/v1/login",        ANY_ROLE, 0, sg_http_h_login},
-    {"POST", "/api/v1/logout",       ANY_ROLE, 0, sg_http_h_logout},
-    {"GET", "/api/v1/me",            STAFF,    0, sg_http_h_me},
-    {"POST", "/api/v1/cases",        ANY_ROLE, 0, sg_http_h_case_create},
-    {"GET", "/api/v1/cases",         STAFF,    0, sg_http_h_case_list},
-    {"GET", "/api/v1/cases/{id}",    STAFF,    0, sg_http_h_case_get},
-    {"GET", "/api/v1/cases/{id}/events",       STAFF, 0, sg_http_h_case_events},
-    {"POST", "/api/v1/cases/{id}/comments",    STAFF, 0, sg_http_h_case_comment},
-    {"POST", "/api/v1/cases/{id}/transitions", STAFF, 0, sg_http_h_case_transition},
-    {"POST", "/api/v1/categories",   ADMIN,    0, sg_http_h_category_put},
-    {"GET", "/api/v1/orgs",          STAFF,    0, sg_http_h_orgs},
-    {"POST", "/api/v1/orgs",         ADMIN,    0, sg_http_h_org_put},
-    {"GET", "/api/v1/rules",         STAFF,    0, sg_http_h_rules},
-    {"POST", "/api/v1/rules",        ADMIN,    0, sg_http_h_rule_put},
-    {"DELETE", "/api/v1/rules/{id}", ADMIN,    0, sg_http_h_rule_delete},
-    {"GET", "/api/v1/users",         ADMIN,    0, sg_http_h_users},
-    {"POST", "/api/v1/users",        ADMIN,    0, sg_http_h_user_add},
-    {"POST", "/api/v1/users/{name}/disable", ADMIN, 0, sg_http_h_user_disable},
-    SG_HTTP_OPEN311_ROUTES
 };
 /* clang-format on */
-const size_t sg_http_n_routes = sizeof sg_http_route_table / sizeof sg_http_route_table[0];
-
-static sg_http_route_info route_info[sizeof sg_http_route_table / sizeof sg_http_route_table[0]];
-static pthread_once_t route_info_once = PTHREAD_ONCE_INIT;
-
-static void route_info_init(void)
-{
-    for (size_t i = 0; i < sg_http_n_routes; i++) {
-        route_info[i].method = sg_http_route_table[i].method;
-        route_info[i].pattern = sg_http_route_table[i].pattern;
-        route_info[i].roles = sg_http_route_table[i].roles;
-    }
-}
-
-const sg_http_route_info *sg_http_routes(size_t *n)
-{
-    pthread_once(&route_info_once, route_info_init);
-    *n = sg_http_n_routes;
-    return route_info;
-}
+const sg_http_route_set sg_http_routes_public = SG_HTTP_ROUTE_SET(routes);
