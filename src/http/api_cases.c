@@ -300,18 +300,11 @@ static sg_err h_case_create(sg_http_req *r, sg_http_reply *out, char *msg, size_
     return err;
 }
 
-/* Parses a time given as Unix seconds or RFC 3339. */
+/* Parses a time given as Unix seconds or RFC 3339 (core's one parser). */
 static sg_err parse_when(const char *v, const char *name, int64_t *out, char *msg, size_t n)
 {
-    char *end;
-    errno = 0;
-    long long t = strtoll(v, &end, 10);
-    if (errno == 0 && *end == '\0' && end != v && t > 0) {
-        *out = t;
-        return SG_OK;
-    }
     char em[120];
-    if (sg_time_parse(v, NULL, "UTC", out, em, sizeof em) != SG_OK)
+    if (sg_time_parse_instant(v, out, em, sizeof em) != SG_OK)
         return sg_errf(SG_INVAL, msg, n, "%s: not a time (Unix seconds or RFC 3339): %s", name, em);
     return SG_OK;
 }

@@ -10,7 +10,6 @@
  * counts below the configured threshold. Handlers build JSON with jansson and hand back a
  * body in the request's arena; they never see libmicrohttpd.
  */
-#include <geos_c.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
@@ -21,6 +20,7 @@
 #include "http_int.h"
 #include "open311.h"
 #include "safegrid/buf.h"
+#include "safegrid/geo.h"
 #include "safegrid/timefmt.h"
 
 #define json_str_or_null sg_json_str_or_null
@@ -199,11 +199,6 @@ static sg_err h_areas(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
     return reply_json(r, arr ? json_pack("{s:o}", "areas", arr) : NULL, out, msg, n);
 }
 
-static void geos_quiet(const char *fmt, ...)
-{
-    (void)fmt;
-}
-
 /* GET /api/v1/areas.geojson?level= */
 static sg_err h_areas_geojson(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
@@ -224,38 +219,27 @@ static sg_err h_areas_geojson(sg_http_req *r, sg_http_reply *out, char *msg, siz
     if (err)
         return sg_errf(err, msg, n, "could not read the areas");
 
-    GEOSContextHandle_t gh = GEOS_init_r();
-    GEOSWKBReader *rd = gh ? GEOSWKBReader_create_r(gh) : NULL;
-    GEOSGeoJSONWriter *wr = gh ? GEOSGeoJSONWriter_create_r(gh) : NULL;
-    if (gh) {
-        GEOSContext_setNoticeHandler_r(gh, geos_quiet);
-        GEOSContext_setErrorHandler_r(gh, geos_quiet);
-    }
+    sg_geojson_writer *gw = NULL;
     sg_buf b;
     sg_buf_init(&b, r->arena.max / 2);
-    err = rd && wr ? sg_buf_puts(&b, "{\"type\":\"FeatureCollection\",\"features\":[") : SG_NOMEM;
+    err = sg_geojson_writer_new(&gw);
+    err = err ? err : sg_buf_puts(&b, "{\"type\":\"FeatureCollection\",\"features\":[");
     int first = 1;
     for (size_t i = 0; !err && i < n_rows; i++) {
         const sg_area_row *a = &rows[i];
         if (a->level != level || a->wkb == NULL)
             continue;
-        GEOSGeometry *g = GEOSWKBReader_read_r(gh, rd, a->wkb, a->wkb_len);
-        if (g == NULL) {
-            err = sg_errf(SG_CORRUPT, msg, n, "area %s has an unreadable geometry", a->code);
+        char *gj = NULL;
+        err = sg_geojson_writer_wkb(gw, a->wkb, a->wkb_len, &gj);
+        if (err == SG_CORRUPT) {
+            sg_errf(SG_CORRUPT, msg, n, "area %s has an unreadable geometry", a->code);
             break;
         }
-        /* RFC 7946 section 3.1.6: exterior rings counterclockwise, holes clockwise.
-         * Normalising gives the opposite (as JTS does), so reverse it afterwards. */
-        GEOSGeometry *ccw = GEOSNormalize_r(gh, g) == 0 ? GEOSReverse_r(gh, g) : NULL;
-        char *gj = GEOSGeoJSONWriter_writeGeometry_r(gh, wr, ccw ? ccw : g, -1);
-        if (ccw)
-            GEOSGeom_destroy_r(gh, ccw);
-        GEOSGeom_destroy_r(gh, g);
         json_t *props = area_props(a);
         char *pj = props ? json_dumps(props, JSON_COMPACT) : NULL;
         json_t *id = json_string(a->code);
         char *idj = id ? json_dumps(id, JSON_ENCODE_ANY) : NULL;
-        if (gj && pj && idj)
+        if (!err && gj && pj && idj)
             err = sg_buf_printf(&b,
                                 "%s{\"type\":\"Feature\",\"id\":%s,\"geometry\":%s,"
                                 "\"properties\":%s}",
@@ -267,17 +251,11 @@ static sg_err h_areas_geojson(sg_http_req *r, sg_http_reply *out, char *msg, siz
         json_decref(id);
         free(pj);
         json_decref(props);
-        if (gj)
-            GEOSFree_r(gh, gj);
+        sg_geojson_writer_text_free(gw, gj);
     }
     if (!err)
         err = sg_buf_puts(&b, "]}");
-    if (wr)
-        GEOSGeoJSONWriter_destroy_r(gh, wr);
-    if (rd)
-        GEOSWKBReader_destroy_r(gh, rd);
-    if (gh)
-        GEOS_finish_r(gh);
+    sg_geojson_writer_free(gw);
     sg_area_rows_free(rows, n_rows);
     char *body = err ? NULL : sg_arena_strndup(&r->arena, b.data, b.len);
     size_t len = b.len;
