@@ -807,8 +807,7 @@ static void test_list_time_filters(void **state)
     json_t *j = json_loads(r.body, 0, NULL);
     assert_int_equal(json_array_size(json_object_get(j, "items")), 0);
     json_decref(j);
-    assert_int_equal(req(&F.c[6], "GET", "/api/v1/cases?from=2001-02-30T00:00:00Z", NULL, &r),
-                     400);
+    assert_int_equal(req(&F.c[6], "GET", "/api/v1/cases?from=2001-02-30T00:00:00Z", NULL, &r), 400);
     assert_int_equal(req(&F.c[6], "GET", "/api/v1/cases?to=yesterday", NULL, &r), 400);
 }
 
