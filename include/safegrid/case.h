@@ -108,6 +108,10 @@ typedef struct sg_case_new {
     const char *source;
     const char *source_key;
     const char *personal; /* sealed personal data (sg_crypto_seal_text), or NULL */
+    int located;          /* 1: the caller located the place already (sg_intake): area_id is
+                             its finest area, 0 outside every area; the engine does not
+                             locate it again. 0: the engine locates it */
+    int64_t area_id;
 } sg_case_new;
 
 /** Creates a case: checks the type, the category (which must belong to the type), the

@@ -228,4 +228,22 @@ void sg_geo_index_stats_get(const sg_geo_index *idx, sg_geo_index_stats *out);
 /** Releases an index; NULL does nothing. */
 void sg_geo_index_free(sg_geo_index *idx);
 
+/* ---- GeoJSON ------------------------------------------------------------------------------ */
+
+/** Writes stored geometries (WKB) as GeoJSON geometry objects (RFC 7946, exterior rings
+ *  counterclockwise, holes clockwise), through GEOS: the one geometry-to-GeoJSON writer.
+ *  One writer per thread. */
+typedef struct sg_geojson_writer sg_geojson_writer;
+
+/** Makes a writer. On SG_OK *out is owned by the caller, released with
+ *  sg_geojson_writer_free() (NULL-safe). SG_NOMEM. */
+sg_err sg_geojson_writer_new(sg_geojson_writer **out);
+void sg_geojson_writer_free(sg_geojson_writer *w);
+
+/** Writes the geometry in wkb (len bytes) as GeoJSON text into *out, owned by the caller
+ *  and released with sg_geojson_writer_text_free(w, text). SG_CORRUPT if the WKB cannot be
+ *  read, SG_NOMEM. */
+sg_err sg_geojson_writer_wkb(sg_geojson_writer *w, const void *wkb, size_t len, char **out);
+void sg_geojson_writer_text_free(sg_geojson_writer *w, char *text);
+
 #endif

@@ -45,6 +45,13 @@
 sg_err sg_time_parse(const char *s, const char *fmt, const char *tz, int64_t *out, char *msg,
                      size_t n);
 
+/** Parses an instant as the APIs take one: Unix seconds (a positive decimal integer) or
+ *  RFC 3339 / ISO 8601 as sg_time_parse's "iso8601" reads it in UTC (so a time without an
+ *  offset is UTC, and a date alone is its midnight). Errors as sg_time_parse's (out
+ *  untouched, msg says why). For query parameters (from=, to=) and the deadlines of case
+ *  transitions. */
+sg_err sg_time_parse_instant(const char *s, int64_t *out, char *msg, size_t n);
+
 /** Writes t as RFC 3339 UTC, "2001-01-01T00:23:00Z" (20 characters and a NUL), into buf
  *  of size n. SG_INVAL if n < 21 or the year is outside 0000-9999 (buf untouched). */
 sg_err sg_time_format(int64_t t, char *buf, size_t n);

@@ -10,6 +10,7 @@
  * Nothing here knows SQL; nothing in the store knows workflows.
  */
 #include "safegrid/case.h"
+#include "safegrid/timefmt.h"
 #include "safegrid/area.h"
 #include "safegrid/utf8.h"
 
@@ -353,49 +354,6 @@ static int64_t now_seconds(void)
     return (int64_t)time(NULL);
 }
 
-/* Parses "2026-12-01T12:00:00Z" (seconds and zone optional: Z or +hh:mm) into Unix time. */
-static int parse_rfc3339(const char *s, int64_t *out)
-{
-    struct tm tm = {0};
-    int sec = 0, consumed = 0;
-    char zone[8] = "";
-    int got = sscanf(s, "%4d-%2d-%2dT%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                     &tm.tm_min, &consumed);
-    if (got != 5)
-        return -1;
-    const char *p = s + consumed;
-    if (*p == ':') {
-        int c2 = 0;
-        if (sscanf(p, ":%2d%n", &sec, &c2) != 1)
-            return -1;
-        p += c2;
-    }
-    snprintf(zone, sizeof zone, "%s", p);
-    int64_t offset = 0;
-    if (strcmp(zone, "Z") == 0) {
-        offset = 0;
-    } else {
-        int hh, mm;
-        char sign;
-        if (sscanf(zone, "%c%2d:%2d", &sign, &hh, &mm) != 3 || (sign != '+' && sign != '-') ||
-            strlen(zone) != 6 || hh > 23 || mm > 59)
-            return -1;
-        offset = (sign == '+' ? 1 : -1) * (hh * 3600 + mm * 60);
-    }
-    int mon = tm.tm_mon, mday = tm.tm_mday;
-    if (mon < 1 || mon > 12 || mday < 1 || mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
-        sec > 60)
-        return -1;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    tm.tm_sec = sec;
-    time_t t = timegm(&tm);
-    if (tm.tm_mday != mday) /* 31 February rolled over */
-        return -1;
-    *out = (int64_t)t - offset;
-    return 0;
-}
-
 /* ---- creation ---------------------------------------------------------------------------- */
 
 static sg_err validate_new(sg_store *s, const sg_actor *who, const sg_case_new *in,
@@ -494,7 +452,11 @@ sg_err sg_case_create_submit(sg_store *s, const sg_actor *who, const sg_case_new
             return err;
         }
         if (sg_areas_count(areas) > 0) {
-            if (sg_areas_locate(areas, c->lon, c->lat, &c->area_id) == SG_OK)
+            /* The intake located the place already: once is enough. */
+            c->area_id = in->located ? in->area_id : 0;
+            sg_err where = in->located ? (c->area_id ? SG_OK : SG_NOTFOUND)
+                                       : sg_areas_locate(areas, c->lon, c->lat, &c->area_id);
+            if (where == SG_OK)
                 sg_areas_route(areas, c->category, c->area_id, &c->org_id);
             else
                 snprintf(p->data, sizeof p->data, "{\"outside_areas\":true}");
@@ -577,7 +539,8 @@ static sg_err check_data(sg_store *s, const sg_transition *t, const sg_case *c,
         int64_t when = 0;
         if (json_is_integer(v))
             when = json_integer_value(v);
-        else if (!json_is_string(v) || parse_rfc3339(json_string_value(v), &when) != 0)
+        else if (!json_is_string(v) ||
+                 sg_time_parse_instant(json_string_value(v), &when, NULL, 0) != SG_OK)
             when = -1;
         if (when <= 0)
             err = sg_errf(SG_INVAL, msg, n,

@@ -3,7 +3,7 @@
  * CSV import of cases. Reading (libcsv, iconv), reprojection (PROJ) and time parsing live
  * in their own modules; this file maps columns to case fields and feeds the case engine.
  *
- * Rows are submitted through sg_case_create_submit() with up to WINDOW creations in
+ * Rows are submitted through the one intake (sg_intake_submit()) with up to WINDOW creations in
  * flight, so an import shares fsyncs through the store's group commit instead of paying
  * one per row, while every row still counts as imported only after its commit. Each row
  * carries a stable key -- the id column, or a BLAKE2b hash of all its fields -- so a re-run
@@ -11,6 +11,7 @@
  */
 #include "safegrid/import.h"
 #include "safegrid/csv.h"
+#include "safegrid/intake.h"
 #include "safegrid/proj.h"
 #include "safegrid/timefmt.h"
 
@@ -139,7 +140,7 @@ static void finish_oldest(importer *im)
     char why[200];
     sg_case c;
     int outside = p->data[0] != '\0'; /* the created event flags outside_areas */
-    sg_err err = sg_case_create_wait(im->s, p, &c, why, sizeof why);
+    sg_err err = sg_intake_wait(im->s, p, &c, why, sizeof why);
     if (err == SG_OK) {
         im->rep.imported++;
         im->rep.outside_areas += outside;
@@ -252,8 +253,13 @@ static void import_row(importer *im, const char *const *f, size_t n_f, long line
     if (im->n_pending == WINDOW)
         finish_oldest(im);
     size_t slot = (im->head + im->n_pending) % WINDOW;
+    /* Through the one intake, like every other way in; the operator running an import acts
+     * for the whole jurisdiction (no area scope), and a row carries no personal data. */
     static const sg_actor importer_actor = {"import", SG_ROLE_SUPERVISOR};
-    sg_case_create_submit(im->s, o->actor ? o->actor : &importer_actor, &in, &im->pending[slot]);
+    const sg_actor *actor = o->actor ? o->actor : &importer_actor;
+    sg_principal who = {.name = actor->name, .role = actor->role};
+    sg_intake_case ic = {.c = in};
+    sg_intake_submit(im->s, &who, NULL, &ic, &im->pending[slot]);
     im->pending_line[slot] = line;
     im->n_pending++;
 }

@@ -836,3 +836,17 @@ sg_err sg_time_tzif_local_to_utc(const void *data, size_t len, int64_t local, in
     zone_free(z);
     return SG_OK;
 }
+
+sg_err sg_time_parse_instant(const char *s, int64_t *out, char *msg, size_t n)
+{
+    if (s == NULL)
+        return sg_errf(SG_INVAL, msg, n, "no time given");
+    char *end;
+    errno = 0;
+    long long t = strtoll(s, &end, 10);
+    if (errno == 0 && *end == '\0' && end != s && t > 0) {
+        *out = t;
+        return SG_OK;
+    }
+    return sg_time_parse(s, "iso8601", "UTC", out, msg, n);
+}

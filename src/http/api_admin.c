@@ -64,7 +64,7 @@ static sg_err reply_created(sg_http_req *r, json_t *j, sg_http_reply *out, char 
 
 /* POST /api/v1/categories {"code", "type", "name", "deadlines": [s1, s2, s3, s4]?,
  * "sensitive": bool?} */
-sg_err sg_http_h_category_put(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_category_put(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     static const char *const keys[] = {"code", "type", "name", "deadlines", "sensitive", NULL};
     const char *v[5] = {0};
@@ -149,13 +149,13 @@ static json_t *orgs_json(const sg_areas *areas)
 }
 
 /* GET /api/v1/orgs */
-sg_err sg_http_h_orgs(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_orgs(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     return reply_from_areas(r, "orgs", orgs_json, out, msg, n);
 }
 
 /* POST /api/v1/orgs {"code", "name"?, "kind"?, "area"?} */
-sg_err sg_http_h_org_put(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_org_put(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     static const char *const keys[] = {"code", "name", "kind", "area", NULL};
     const char *v[4] = {0};
@@ -192,13 +192,13 @@ static json_t *rules_json(const sg_areas *areas)
 }
 
 /* GET /api/v1/rules */
-sg_err sg_http_h_rules(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_rules(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     return reply_from_areas(r, "rules", rules_json, out, msg, n);
 }
 
 /* POST /api/v1/rules {"category"?, "area", "org"} */
-sg_err sg_http_h_rule_put(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_rule_put(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     static const char *const keys[] = {"category", "area", "org", NULL};
     const char *v[3] = {0};
@@ -218,7 +218,7 @@ sg_err sg_http_h_rule_put(sg_http_req *r, sg_http_reply *out, char *msg, size_t 
 }
 
 /* DELETE /api/v1/rules/{id} */
-sg_err sg_http_h_rule_delete(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_rule_delete(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     const char *ids = sg_http_req_param(r, "id");
     char *end;
@@ -239,7 +239,7 @@ sg_err sg_http_h_rule_delete(sg_http_req *r, sg_http_reply *out, char *msg, size
 }
 
 /* GET /api/v1/users: the accounts in the admin's scope, never their hashes. */
-sg_err sg_http_h_users(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_users(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     sg_http_query q;
     sg_err err = sg_http_req_query(r, no_params, &q, msg, n);
@@ -292,7 +292,7 @@ static sg_err area_code_in_scope(sg_http_req *r, const char *code, char *msg, si
 
 /* POST /api/v1/users {"name", "role", "area"?, "org"?, "password"?}: without a password
  * one is generated and returned once. */
-sg_err sg_http_h_user_add(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_user_add(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     static const char *const keys[] = {"name", "role", "area", "org", "password", NULL};
     const char *v[5] = {0};
@@ -318,7 +318,7 @@ sg_err sg_http_h_user_add(sg_http_req *r, sg_http_reply *out, char *msg, size_t 
 }
 
 /* POST /api/v1/users/{name}/disable */
-sg_err sg_http_h_user_disable(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_user_disable(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     const char *name = sg_http_req_param(r, "name");
     sg_account a;
@@ -346,3 +346,18 @@ sg_err sg_http_h_user_disable(sg_http_req *r, sg_http_reply *out, char *msg, siz
     out->len = 0;
     return SG_OK;
 }
+
+/* clang-format off */
+static const sg_http_route routes[] = {
+    {"POST", "/api/v1/categories",   ADMIN, 0, h_category_put},
+    {"GET", "/api/v1/orgs",          STAFF, 0, h_orgs},
+    {"POST", "/api/v1/orgs",         ADMIN, 0, h_org_put},
+    {"GET", "/api/v1/rules",         STAFF, 0, h_rules},
+    {"POST", "/api/v1/rules",        ADMIN, 0, h_rule_put},
+    {"DELETE", "/api/v1/rules/{id}", ADMIN, 0, h_rule_delete},
+    {"GET", "/api/v1/users",         ADMIN, 0, h_users},
+    {"POST", "/api/v1/users",        ADMIN, 0, h_user_add},
+    {"POST", "/api/v1/users/{name}/disable", ADMIN, 0, h_user_disable},
+};
+/* clang-format on */
+const sg_http_route_set sg_http_routes_admin = SG_HTTP_ROUTE_SET(routes);

@@ -23,6 +23,8 @@
 #include "http_int.h"
 #include "safegrid/area.h"
 #include "safegrid/auth.h"
+#include "safegrid/case_json.h"
+#include "safegrid/intake.h"
 #include "safegrid/service.h"
 #include "safegrid/timefmt.h"
 
@@ -74,7 +76,7 @@ static sg_err reply_principal(sg_http_req *r, const sg_principal *who, sg_http_r
 }
 
 /* POST /api/v1/login {"name", "password"} */
-sg_err sg_http_h_login(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_login(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     static const char *const keys[] = {"name", "password", NULL};
     json_t *body;
@@ -112,7 +114,7 @@ sg_err sg_http_h_login(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 }
 
 /* POST /api/v1/logout: ends the session of the cookie, if any, and clears the cookie. */
-sg_err sg_http_h_logout(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_logout(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     (void)out;
     /* The dispatcher authenticated the caller from the cookie; end that very session. */
@@ -133,7 +135,7 @@ sg_err sg_http_h_logout(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 }
 
 /* GET /api/v1/me */
-sg_err sg_http_h_me(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_me(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     sg_http_query q;
     sg_err err = sg_http_req_query(r, no_params, &q, msg, n);
@@ -144,79 +146,13 @@ sg_err sg_http_h_me(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 
 /* ---- cases ------------------------------------------------------------------------------ */
 
-/* Writes c's members (without the braces) into b: written by hand, as the case is in
- * every list and every case read. In three parts, so that the case list's cache
- * (src/http/cache.c) can keep the first and the last and write the codes between from
- * the area snapshot of each request. */
-static sg_err case_head(sg_buf *b, const sg_case *c)
-{
-    sg_err err = sg_buf_puts(b, "\"id\":");
-    err = err ? err : sg_buf_put_i64(b, c->id);
-    err = err ? err : sg_buf_puts(b, ",\"tracking_code\":");
-    err = err ? err : sg_json_buf_str(b, c->tracking_code);
-    err = err ? err : sg_buf_puts(b, ",\"type\":");
-    err = err ? err : sg_json_buf_str(b, c->type);
-    err = err ? err : sg_buf_puts(b, ",\"category\":");
-    err = err ? err : sg_json_buf_str(b, c->category);
-    err = err ? err : sg_buf_puts(b, ",\"status\":");
-    err = err ? err : sg_json_buf_str(b, c->status);
-    err = err ? err : sg_buf_puts(b, ",\"priority\":");
-    err = err ? err : sg_buf_put_i64(b, c->priority);
-    err = err ? err : sg_buf_puts(b, ",\"title\":");
-    err = err ? err : sg_json_buf_str(b, c->title);
-    err = err ? err : sg_buf_puts(b, ",\"description\":");
-    err = err ? err : sg_json_buf_str(b, c->description);
-    err = err ? err : sg_buf_puts(b, ",\"lon\":");
-    err = err ? err : sg_json_buf_num(b, c->lon);
-    err = err ? err : sg_buf_puts(b, ",\"lat\":");
-    err = err ? err : sg_json_buf_num(b, c->lat);
-    return err;
-}
-
-static sg_err case_places(sg_buf *b, int64_t area_id, int64_t org_id, const sg_areas *areas)
-{
-    const sg_area_row *a = area_id ? sg_areas_get(areas, area_id) : NULL;
-    const sg_org_row *o = org_id ? sg_areas_org(areas, org_id) : NULL;
-    sg_err err = sg_buf_puts(b, ",\"area\":");
-    err = err ? err : sg_json_buf_str(b, a ? a->code : NULL);
-    err = err ? err : sg_buf_puts(b, ",\"org\":");
-    err = err ? err : sg_json_buf_str(b, o ? o->code : NULL);
-    return err;
-}
-
-static sg_err case_tail(sg_buf *b, const sg_case *c)
-{
-    sg_err err = sg_buf_puts(b, ",\"created_at\":");
-    err = err ? err : sg_json_buf_time(b, c->created_at);
-    err = err ? err : sg_buf_puts(b, ",\"updated_at\":");
-    err = err ? err : sg_json_buf_time(b, c->updated_at);
-    err = err ? err : sg_buf_puts(b, ",\"due_at\":");
-    err = err ? err : sg_json_buf_time(b, c->due_at);
-    err = err ? err : sg_buf_puts(b, ",\"closed_at\":");
-    err = err ? err : sg_json_buf_time(b, c->closed_at);
-    err = err ? err
-              : sg_buf_printf(b, ",\"escalations\":%d,\"version\":%lld,\"source\":", c->escalations,
-                              (long long)c->version);
-    err = err ? err : sg_json_buf_str(b, c->source);
-    return err;
-}
-
-static sg_err case_fields(sg_buf *b, const sg_case *c, const sg_areas *areas)
-{
-    sg_err err = case_head(b, c);
-    err = err ? err : case_places(b, c->area_id, c->org_id, areas);
-    return err ? err : case_tail(b, c);
-}
-
 /* Replies with one case as a JSON object. */
 static sg_err reply_case(sg_http_req *r, const sg_case *c, const sg_areas *areas,
                          sg_http_reply *out, char *msg, size_t n)
 {
     sg_buf b;
     sg_buf_init(&b, r->arena.max / 2);
-    sg_err err = sg_buf_puts(&b, "{");
-    err = err ? err : case_fields(&b, c, areas);
-    err = err ? err : sg_buf_puts(&b, "}");
+    sg_err err = sg_case_json_write(&b, c, areas);
     return sg_http_reply_buf(r, &b, err, out, msg, n);
 }
 
@@ -261,61 +197,44 @@ static sg_err read_case_in_scope(sg_http_req *r, sg_case *c, sg_areas **areas, c
     return err ? err : case_in_scope(r, c, areas, msg, n);
 }
 
-/* Seals the personal members of a new case (contact; parties for disputes) into one JSON
- * object's sealed text in *out (malloc'd), or leaves *out NULL when there are none. */
-static sg_err seal_personal(sg_http_req *r, json_t *body, const char *type, char **out, char *msg,
-                            size_t n)
+/* Reads the personal members of a new case's body (contact; parties for disputes) into
+ * ic: their types here, their limits and sealing in the intake. The parties' list comes
+ * from r's arena. */
+static sg_err personal_members(sg_http_req *r, json_t *body, sg_intake_case *ic, char *msg,
+                               size_t n)
 {
-    *out = NULL;
     json_t *contact = json_object_get(body, "contact");
-    json_t *parties = json_object_get(body, "parties");
-    if (contact && json_is_null(contact))
-        contact = NULL;
-    if (parties && json_is_null(parties))
-        parties = NULL;
-    if (contact == NULL && parties == NULL)
-        return SG_OK;
-    if (contact && (!json_is_string(contact) || json_string_length(contact) > 200))
-        return sg_errf(SG_INVAL, msg, n, "contact is a string of at most 200 bytes");
-    if (parties) {
-        if (strcmp(type, "dispute") != 0)
-            return sg_errf(SG_INVAL, msg, n, "only a dispute has parties");
-        if (!json_is_array(parties) || json_array_size(parties) == 0 ||
-            json_array_size(parties) > 20)
-            return sg_errf(SG_INVAL, msg, n, "parties is a list of 1 to 20 names");
-        size_t i;
-        json_t *p;
-        json_array_foreach(
-            parties, i,
-            p) if (!json_is_string(p) || json_string_length(p) == 0 ||
-                   json_string_length(p) >
-                       200) return sg_errf(SG_INVAL, msg, n,
-                                           "each party is a non-empty string of at most 200 bytes");
+    json_t *list = json_object_get(body, "parties");
+    if (contact && !json_is_null(contact)) {
+        if (!json_is_string(contact))
+            return sg_errf(SG_INVAL, msg, n, "contact is a string of at most %d bytes",
+                           SG_INTAKE_MAX_CONTACT);
+        ic->contact = json_string_value(contact);
     }
-    if (r->srv->key == NULL)
-        return sg_errf(SG_INVAL, msg, n,
-                       "this server has no field key and takes no personal data; leave out "
-                       "contact and parties");
-    json_t *o = json_object();
-    if (o == NULL)
-        return SG_NOMEM;
-    if (contact)
-        json_object_set(o, "contact", contact);
-    if (parties)
-        json_object_set(o, "parties", parties);
-    char *text = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    if (text == NULL)
-        return SG_NOMEM;
-    sg_err err =
-        sg_crypto_seal_text(r->srv->key, SG_SEAL_CASE_PERSONAL, text, strlen(text), out, msg, n);
-    sodium_memzero(text, strlen(text));
-    free(text);
-    return err;
+    if (list == NULL || json_is_null(list))
+        return SG_OK;
+    static const char *const none[] = {NULL};
+    if (!json_is_array(list)) {
+        ic->parties = none; /* the intake refuses an empty list */
+        return SG_OK;
+    }
+    size_t k = json_array_size(list);
+    const char **parties = sg_arena_calloc(&r->arena, k ? k : 1, sizeof *parties);
+    if (parties == NULL)
+        return sg_errf(SG_NOMEM, msg, n, "out of memory");
+    for (size_t i = 0; i < k; i++) {
+        /* Not a string: an empty name, which the intake refuses after the list's own
+         * checks. */
+        json_t *p = json_array_get(list, i);
+        parties[i] = json_is_string(p) ? json_string_value(p) : "";
+    }
+    ic->parties = parties;
+    ic->n_parties = k;
+    return SG_OK;
 }
 
 /* POST /api/v1/cases */
-sg_err sg_http_h_case_create(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_case_create(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     static const char *const keys[] = {"type", "category", "priority", "title",   "description",
                                        "lon",  "lat",      "contact",  "parties", NULL};
@@ -350,29 +269,20 @@ sg_err sg_http_h_case_create(sg_http_req *r, sg_http_reply *out, char *msg, size
         err = sg_errf(SG_INVAL, msg, n, "category is required");
     if (!err && r->who.role == SG_ROLE_PUBLIC && !isfinite(in.lon))
         err = sg_errf(SG_INVAL, msg, n, "a report needs the place: lon and lat");
-    char *sealed = NULL;
+    /* Personal data, the caller's scope and the place are the intake's (src/case/intake.c),
+     * as for every other way a case comes in. */
+    sg_intake_case ic = {.c = in};
     if (!err && sg_case_type_valid(in.type))
-        err = seal_personal(r, body, in.type, &sealed, msg, n);
-    in.personal = sealed;
-    sg_areas *areas = NULL;
-    if (!err)
-        err = sg_areas_acquire(r->srv->store, &areas, msg, n);
-    /* Staff create only inside their scope. */
-    if (!err && r->who.role != SG_ROLE_PUBLIC && r->who.area_id) {
-        int64_t area = 0;
-        if (!isfinite(in.lon) || sg_areas_locate(areas, in.lon, in.lat, &area) != SG_OK ||
-            !sg_auth_in_scope(areas, &r->who, area))
-            err = sg_errf(SG_FORBIDDEN, msg, n, "the place is outside your area");
-    }
+        err = personal_members(r, body, &ic, msg, n);
     sg_case c = {0};
-    if (!err) {
-        sg_actor who = {r->who.name, r->who.role};
-        err = sg_case_create(r->srv->store, &who, &in, &c, msg, n);
-    }
+    if (!err)
+        err = sg_intake_create(r->srv->store, &r->who, r->srv->key, &ic, &c, msg, n);
     json_decref(body);
-    free(sealed);
+    sg_areas *areas = NULL;
+    if (!err && r->who.role != SG_ROLE_PUBLIC)
+        err = sg_areas_acquire(r->srv->store, &areas, msg, n);
     if (err) {
-        sg_areas_release(areas);
+        sg_case_fini(&c);
         return err;
     }
     out->status = 201;
@@ -390,18 +300,11 @@ sg_err sg_http_h_case_create(sg_http_req *r, sg_http_reply *out, char *msg, size
     return err;
 }
 
-/* Parses a time given as Unix seconds or RFC 3339. */
+/* Parses a time given as Unix seconds or RFC 3339 (core's one parser). */
 static sg_err parse_when(const char *v, const char *name, int64_t *out, char *msg, size_t n)
 {
-    char *end;
-    errno = 0;
-    long long t = strtoll(v, &end, 10);
-    if (errno == 0 && *end == '\0' && end != v && t > 0) {
-        *out = t;
-        return SG_OK;
-    }
     char em[120];
-    if (sg_time_parse(v, NULL, "UTC", out, em, sizeof em) != SG_OK)
+    if (sg_time_parse_instant(v, out, em, sizeof em) != SG_OK)
         return sg_errf(SG_INVAL, msg, n, "%s: not a time (Unix seconds or RFC 3339): %s", name, em);
     return SG_OK;
 }
@@ -425,7 +328,7 @@ static sg_err list_places(sg_buf *b, int64_t area_id, int64_t org_id, void *ctx)
     if (p->places_len && p->places_area == area_id && p->places_org == org_id)
         return sg_buf_append(b, p->places, p->places_len);
     size_t at = b->len;
-    sg_err err = case_places(b, area_id, org_id, p->areas);
+    sg_err err = sg_case_json_places(b, area_id, org_id, p->areas);
     if (!err && b->len - at <= sizeof p->places) {
         p->places_area = area_id;
         p->places_org = org_id;
@@ -454,11 +357,11 @@ static sg_err list_case(void *ctx, int64_t id, int64_t version, const sg_case *c
         }
     } else {
         size_t head = b->len;
-        err = case_head(b, c);
+        err = sg_case_json_head(b, c);
         size_t places = b->len;
         err = err ? err : list_places(b, c->area_id, c->org_id, p);
         size_t tail = b->len;
-        err = err ? err : case_tail(b, c);
+        err = err ? err : sg_case_json_tail(b, c);
         if (!err && p->cache)
             sg_case_cache_put(p->cache, id, version, c->area_id, c->org_id, b->data + head,
                               places - head, b->data + tail, b->len - tail);
@@ -470,7 +373,7 @@ static sg_err list_case(void *ctx, int64_t id, int64_t version, const sg_case *c
 }
 
 /* GET /api/v1/cases */
-sg_err sg_http_h_case_list(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_case_list(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     static const char *const allowed[] = {"type",   "status", "category", "area",    "org",
                                           "from",   "to",     "bbox",     "overdue", "escalated",
@@ -601,7 +504,7 @@ static sg_err actions_buf(sg_buf *b, const sg_case *c, const sg_principal *who)
 
 /* GET /api/v1/cases/{id}: the case, the actions open to the caller, and -- for the roles
  * that work cases -- its personal data, each such read audited. */
-sg_err sg_http_h_case_get(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_case_get(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     sg_case c;
     sg_areas *areas;
@@ -611,7 +514,7 @@ sg_err sg_http_h_case_get(sg_http_req *r, sg_http_reply *out, char *msg, size_t 
     sg_buf b;
     sg_buf_init(&b, r->arena.max / 2);
     err = sg_buf_puts(&b, "{");
-    err = err ? err : case_fields(&b, &c, areas);
+    err = err ? err : sg_case_json_fields(&b, &c, areas);
     sg_areas_release(areas);
     err = err ? err : sg_buf_puts(&b, ",\"actions\":");
     err = err ? err : actions_buf(&b, &c, &r->who);
@@ -655,7 +558,7 @@ sg_err sg_http_h_case_get(sg_http_req *r, sg_http_reply *out, char *msg, size_t 
 }
 
 /* GET /api/v1/cases/{id}/events */
-sg_err sg_http_h_case_events(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_case_events(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     sg_case c;
     sg_err err = read_case_in_scope(r, &c, NULL, msg, n);
@@ -694,7 +597,7 @@ static sg_err reply_version(sg_http_req *r, int64_t version, sg_http_reply *out,
 }
 
 /* POST /api/v1/cases/{id}/comments {"text"} */
-sg_err sg_http_h_case_comment(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_case_comment(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     static const char *const keys[] = {"text", NULL};
     json_t *body;
@@ -719,7 +622,7 @@ sg_err sg_http_h_case_comment(sg_http_req *r, sg_http_reply *out, char *msg, siz
 }
 
 /* POST /api/v1/cases/{id}/transitions {"to", "version", "reason"?, "data"?} */
-sg_err sg_http_h_case_transition(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_case_transition(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     static const char *const keys[] = {"to", "version", "reason", "data", NULL};
     json_t *body;
@@ -760,7 +663,7 @@ sg_err sg_http_h_case_transition(sg_http_req *r, sg_http_reply *out, char *msg, 
  * reporter's answer once a request is resolved. Fixed closes the case with the rating on
  * its event; not fixed reopens it, and then a reason is required. No login: the tracking
  * code is the reporter's proof, as on the tracking page. */
-sg_err sg_http_h_track_feedback(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_track_feedback(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     static const char *const keys[] = {"fixed", "rating", "reason", NULL};
     json_t *body;
@@ -818,7 +721,7 @@ static double distance_m(double lon1, double lat1, double lon2, double lat2)
  * nearest first (at most 20), for the "has this been reported already?" hint before a
  * report. Public, so only status, creation time and distance (rounded to 10 m): no
  * description, no exact place, no code. */
-sg_err sg_http_h_nearby(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_nearby(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     static const char *const allowed[] = {"category", "lon", "lat", "radius", NULL};
     sg_http_query q;
@@ -933,7 +836,7 @@ static int count_open(void *ctx, const sg_case *c)
 
 /* GET /api/v1/stats/open_by_area?level=N: open and overdue cases per area of a level,
  * inside the caller's scope (staff: what the grid map is coloured by). */
-sg_err sg_http_h_open_by_area(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_open_by_area(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     static const char *const allowed[] = {"level", NULL};
     sg_http_query q;
@@ -966,3 +869,21 @@ sg_err sg_http_h_open_by_area(sg_http_req *r, sg_http_reply *out, char *msg, siz
     return sg_http_reply_take(
         r, arr ? json_pack("{s:i, s:o}", "level", lv[0] - '0', "areas", arr) : NULL, out, msg, n);
 }
+
+/* clang-format off */
+static const sg_http_route routes[] = {
+    {"POST", "/api/v1/track/{code}/feedback", ANY_ROLE, 0, h_track_feedback},
+    {"GET", "/api/v1/stats/open_by_area", STAFF, 0, h_open_by_area},
+    {"GET", "/api/v1/nearby",        ANY_ROLE, 0, h_nearby},
+    {"POST", "/api/v1/login",        ANY_ROLE, 0, h_login},
+    {"POST", "/api/v1/logout",       ANY_ROLE, 0, h_logout},
+    {"GET", "/api/v1/me",            STAFF,    0, h_me},
+    {"POST", "/api/v1/cases",        ANY_ROLE, 0, h_case_create},
+    {"GET", "/api/v1/cases",         STAFF,    0, h_case_list},
+    {"GET", "/api/v1/cases/{id}",    STAFF,    0, h_case_get},
+    {"GET", "/api/v1/cases/{id}/events",       STAFF, 0, h_case_events},
+    {"POST", "/api/v1/cases/{id}/comments",    STAFF, 0, h_case_comment},
+    {"POST", "/api/v1/cases/{id}/transitions", STAFF, 0, h_case_transition},
+};
+/* clang-format on */
+const sg_http_route_set sg_http_routes_cases = SG_HTTP_ROUTE_SET(routes);

@@ -283,12 +283,12 @@ static sg_err export_cases(sg_http_req *r, int csv, sg_http_reply *out, char *ms
     return SG_OK;
 }
 
-sg_err sg_export_h_cases_geojson(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_cases_geojson(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     return export_cases(r, 0, out, msg, n);
 }
 
-sg_err sg_export_h_cases_csv(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_cases_csv(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     return export_cases(r, 1, out, msg, n);
 }
@@ -296,7 +296,7 @@ sg_err sg_export_h_cases_csv(sg_http_req *r, sg_http_reply *out, char *msg, size
 /* ---- counts ---------------------------------------------------------------------------- */
 
 /* GET /api/v1/export/counts?from&to&type&area */
-sg_err sg_export_h_counts(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_counts(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     static const char *const allowed[] = {"from", "to", "type", "area", NULL};
     sg_http_query q;
@@ -454,7 +454,7 @@ static json_t *satisfaction(sg_http_req *r, const export_query *x, sg_err *err)
 }
 
 /* GET /api/v1/export/response_times?from&to&type */
-sg_err sg_export_h_response_times(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_response_times(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     static const char *const allowed[] = {"from", "to", "type", NULL};
     sg_http_query q;
@@ -492,3 +492,13 @@ sg_err sg_export_h_response_times(sg_http_req *r, sg_http_reply *out, char *msg,
                     : NULL;
     return reply_json(r, j, out, msg, n);
 }
+
+/* clang-format off */
+static const sg_http_route routes[] = {
+    {"GET", "/api/v1/export/cases.geojson", ANY_ROLE, 0, h_cases_geojson},
+    {"GET", "/api/v1/export/cases.csv", ANY_ROLE, 0, h_cases_csv},
+    {"GET", "/api/v1/export/counts", ANY_ROLE, 0, h_counts},
+    {"GET", "/api/v1/export/response_times", ANY_ROLE, 0, h_response_times},
+};
+/* clang-format on */
+const sg_http_route_set sg_http_routes_export = SG_HTTP_ROUTE_SET(routes);

@@ -17,9 +17,10 @@
  * Service requests are public, so what is published is chosen field by field (DESIGN.md
  * principles 1, 2 and 4): no description (free text written by the public, which may name
  * people), no title or address, no reporter contact, no actor or reason from the timeline;
- * the locations of sensitive categories are moved to the centre of a grid cell. The
- * reporter's email, name and phone sent with a POST are sealed (src/core/crypto.c) before they
- * reach the store, and dropped when the server has no key.
+ * the locations of sensitive categories are moved to the centre of a grid cell. A POST
+ * creates its case through the one intake (src/case/intake.c), as the web API does: the
+ * reporter's name, email and phone are sealed there as the case's contact, refused by a
+ * server without a field key, and a key scoped to an area creates only inside it.
  *
  * Replies are written by a small writer (ow_*) that emits the same tree as JSON or XML, so
  * that the two formats cannot drift apart; XML text is escaped, and characters XML 1.0
@@ -36,7 +37,7 @@
 #include "open311.h"
 #include "safegrid/area.h"
 #include "safegrid/auth.h"
-#include "safegrid/crypto.h"
+#include "safegrid/intake.h"
 #include "safegrid/timefmt.h"
 #include "safegrid/utf8.h"
 
@@ -483,7 +484,7 @@ static int query_or_reply(sg_http_req *r, int xml, const char *const *allowed, s
 /* The date of the last change to this interface, as discovery's changeset. */
 #define CHANGESET "2026-11-25T00:00:00Z"
 
-sg_err sg_open311_h_discovery(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_discovery(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     static const char *const none[] = {NULL};
     int xml = path_xml(r);
@@ -543,7 +544,7 @@ static const sg_category *find_service(const sg_category *cats, size_t n_cats, c
 
 static const char *const jurisdiction_only[] = {"jurisdiction_id", NULL};
 
-sg_err sg_open311_h_services(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_services(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     int xml = path_xml(r);
     sg_http_query q;
@@ -575,7 +576,7 @@ sg_err sg_open311_h_services(sg_http_req *r, sg_http_reply *out, char *msg, size
     return ow_finish(&o, r, out, 200, msg, n);
 }
 
-sg_err sg_open311_h_service_definition(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_service_definition(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     const char *code = NULL;
     int xml = format_of(sg_http_req_param(r, "code"), &r->arena, &code);
@@ -680,7 +681,7 @@ static void listing_fini(listing *L)
 
 /* ---- GET requests ---------------------------------------------------------------------- */
 
-sg_err sg_open311_h_requests_get(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_requests_get(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     static const char *const allowed[] = {"jurisdiction_id",
                                           "service_request_id",
@@ -855,7 +856,7 @@ static int request_by_path(sg_http_req *r, const char *param, const char *what, 
 }
 
 /* GET /open311/v2/requests/{id}.{format} */
-sg_err sg_open311_h_request_one(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_request_one(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     int xml;
     sg_case c;
@@ -883,7 +884,7 @@ sg_err sg_open311_h_request_one(sg_http_req *r, sg_http_reply *out, char *msg, s
 /* GET /open311/v2/tokens/{token}.{format}. Creation is synchronous, so a POST answers with
  * the service_request_id at once, and the token it also gives is that same id: this
  * endpoint only confirms it. */
-sg_err sg_open311_h_token(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_token(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     int xml;
     sg_case c;
@@ -904,25 +905,26 @@ sg_err sg_open311_h_token(sg_http_req *r, sg_http_reply *out, char *msg, size_t 
 
 /* ---- POST requests --------------------------------------------------------------------- */
 
-/* Appends "key":"value" for a contact field to the JSON object being built in b. */
-static sg_err contact_field(sg_buf *b, const char *key, const char *v)
+/* Joins the reporter's contact fields into the one contact text that the intake seals,
+ * "First Last, email, phone", leaving out what is missing; NULL when none is given. Each
+ * field was checked to be at most MAX_CONTACT characters. The text lives in arena a. */
+static const char *contact_text(const sg_http_query *q, sg_arena *a)
 {
-    if (v == NULL || v[0] == '\0')
-        return SG_OK;
-    sg_err err = sg_buf_printf(b, "%s\"%s\":\"", b->len > 1 ? "," : "", key);
-    for (const char *p = v; !err && *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"' || c == '\\')
-            err = sg_buf_printf(b, "\\%c", c);
-        else if (c < 0x20)
-            err = sg_buf_printf(b, "\\u%04x", c);
-        else
-            err = sg_buf_append(b, p, 1);
+    static const char *const keys[] = {"first_name", "last_name", "email", "phone"};
+    char text[4 * (4 * MAX_CONTACT + 2)];
+    size_t len = 0;
+    for (size_t i = 0; i < 4; i++) {
+        const char *v = sg_http_query_get(q, keys[i]);
+        if (v == NULL || v[0] == '\0')
+            continue;
+        const char *first = sg_http_query_get(q, keys[0]);
+        const char *sep = len == 0 ? "" : i == 1 && first && first[0] ? " " : ", ";
+        len += (size_t)snprintf(text + len, sizeof text - len, "%s%s", sep, v);
     }
-    return err ? err : sg_buf_puts(b, "\"");
+    return len ? sg_arena_strndup(a, text, len) : NULL;
 }
 
-sg_err sg_open311_h_requests_post(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_requests_post(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     static const char *const allowed[] = {
         "api_key",   "jurisdiction_id", "service_code", "lat",
@@ -1018,49 +1020,35 @@ sg_err sg_open311_h_requests_post(sg_http_req *r, sg_http_reply *out, char *msg,
         return reply_errors(r, xml, &e, out, msg, n);
     }
 
-    /* Contact details are sealed, or dropped when the server has no key. device_id and
-     * account_id identify a person's phone or account elsewhere: never kept. */
-    char *sealed = NULL;
-    const char *notice = NULL;
-    sg_buf cb;
-    sg_buf_init(&cb, 4096);
-    err = sg_buf_puts(&cb, "{");
-    for (size_t i = 0; !err && i < 4; i++)
-        err = contact_field(&cb, contact_keys[i], sg_http_query_get(&q, contact_keys[i]));
-    err = err ? err : sg_buf_puts(&cb, "}");
-    if (!err && cb.len > 2) {
-        if (r->srv->key == NULL)
-            notice = "Contact details were not kept: this server does not store personal data.";
-        else
-            err = sg_crypto_seal_text(r->srv->key, "case.personal", cb.data, cb.len, &sealed, m,
-                                      sizeof m);
-    }
-    sg_buf_fini(&cb);
-    if (err) {
-        free(cats);
-        return reply_error(r, xml, 500, "could not protect the contact details", out, msg, n);
-    }
-
-    sg_case_new in = {
-        .type = "request",
-        .category = cat->code,
-        .title = addr ? addr : cat->name,
-        .description = desc,
-        .lon = lon,
-        .lat = lat,
-        .source = "open311",
-        .personal = sealed,
+    /* The intake (src/case/intake.c) seals the contact details, refuses them on a server
+     * without a field key, and holds a scoped key to its area, as for the web API.
+     * device_id and account_id identify a person's phone or account elsewhere: never
+     * kept. */
+    sg_intake_case in = {
+        .c =
+            {
+                .type = "request",
+                .category = cat->code,
+                .title = addr ? addr : cat->name,
+                .description = desc,
+                .lon = lon,
+                .lat = lat,
+                .source = "open311",
+            },
+        .contact = contact_text(&q, &r->arena),
     };
-    sg_actor actor = {who.name ? who.name : "open311", who.role};
+    if (who.name == NULL)
+        who.name = "open311";
     sg_case c = {0};
-    err = sg_case_create(r->srv->store, &actor, &in, &c, m, sizeof m);
-    free(sealed);
+    err = sg_intake_create(r->srv->store, &who, r->srv->key, &in, &c, m, sizeof m);
     free(cats);
     if (err == SG_INVAL)
         return reply_error(r, xml, 400, m, out, msg, n);
-    if (err == SG_FORBIDDEN)
+    if (err == SG_FORBIDDEN && !(sg_case_creator_roles("request") & (unsigned)who.role))
         return reply_error(r, xml, 403, "this api_key may not create service requests", out, msg,
                            n);
+    if (err == SG_FORBIDDEN)
+        return reply_error(r, xml, 403, m, out, msg, n);
     if (err)
         return reply_error(r, xml, 500, "could not store the request", out, msg, n);
 
@@ -1070,7 +1058,7 @@ sg_err sg_open311_h_requests_post(sg_http_req *r, sg_http_reply *out, char *msg,
     ow_open(&o, "request", 0, NULL);
     ow_str(&o, "service_request_id", c.tracking_code);
     ow_str(&o, "token", c.tracking_code);
-    ow_str(&o, "service_notice", notice);
+    ow_str(&o, "service_notice", NULL);
     ow_str(&o, "account_id", NULL);
     ow_close(&o);
     ow_close(&o);
@@ -1106,7 +1094,7 @@ static int visit_update(void *ctx, const sg_case_update *u)
 }
 
 /* GET /open311/v2/servicerequestupdates.{format}?start_date&end_date&after&page_size */
-sg_err sg_open311_h_updates(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
+static sg_err h_updates(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     static const char *const allowed[] = {"jurisdiction_id", "start_date", "end_date",
                                           "after",           "page_size",  NULL};
@@ -1162,3 +1150,23 @@ sg_err sg_open311_h_updates(sg_http_req *r, sg_http_reply *out, char *msg, size_
     }
     return ow_finish(&o, r, out, 200, msg, n);
 }
+
+/* Every row is public: a POST checks its api_key form field itself (the spec's 403 body). */
+/* clang-format off */
+static const sg_http_route routes[] = {
+    {"GET", "/open311/v2/discovery.json", ANY_ROLE, 0, h_discovery},
+    {"GET", "/open311/v2/discovery.xml", ANY_ROLE, 0, h_discovery},
+    {"GET", "/open311/v2/services.json", ANY_ROLE, 0, h_services},
+    {"GET", "/open311/v2/services.xml", ANY_ROLE, 0, h_services},
+    {"GET", "/open311/v2/services/{code}", ANY_ROLE, 0, h_service_definition},
+    {"GET", "/open311/v2/requests.json", ANY_ROLE, 0, h_requests_get},
+    {"GET", "/open311/v2/requests.xml", ANY_ROLE, 0, h_requests_get},
+    {"POST", "/open311/v2/requests.json", ANY_ROLE, 0, h_requests_post},
+    {"POST", "/open311/v2/requests.xml", ANY_ROLE, 0, h_requests_post},
+    {"GET", "/open311/v2/requests/{id}", ANY_ROLE, 0, h_request_one},
+    {"GET", "/open311/v2/tokens/{token}", ANY_ROLE, 0, h_token},
+    {"GET", "/open311/v2/servicerequestupdates.json", ANY_ROLE, 0, h_updates},
+    {"GET", "/open311/v2/servicerequestupdates.xml", ANY_ROLE, 0, h_updates},
+};
+/* clang-format on */
+const sg_http_route_set sg_http_routes_open311 = SG_HTTP_ROUTE_SET(routes);

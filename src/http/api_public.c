@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * The router table and the public, read-only /api/v1 resources: a case's public view by
+ * The public, read-only /api/v1 resources: a case's public view by
  * tracking code, the categories, monthly counts with small counts suppressed, the area
  * tree, and one level of areas as GeoJSON.
  *
@@ -10,10 +10,8 @@
  * counts below the configured threshold. Handlers build JSON with jansson and hand back a
  * body in the request's arena; they never see libmicrohttpd.
  */
-#include <geos_c.h>
 #include <jansson.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +20,7 @@
 #include "http_int.h"
 #include "open311.h"
 #include "safegrid/buf.h"
+#include "safegrid/geo.h"
 #include "safegrid/timefmt.h"
 
 #define json_str_or_null sg_json_str_or_null
@@ -200,11 +199,6 @@ static sg_err h_areas(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
     return reply_json(r, arr ? json_pack("{s:o}", "areas", arr) : NULL, out, msg, n);
 }
 
-static void geos_quiet(const char *fmt, ...)
-{
-    (void)fmt;
-}
-
 /* GET /api/v1/areas.geojson?level= */
 static sg_err h_areas_geojson(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
@@ -225,38 +219,27 @@ static sg_err h_areas_geojson(sg_http_req *r, sg_http_reply *out, char *msg, siz
     if (err)
         return sg_errf(err, msg, n, "could not read the areas");
 
-    GEOSContextHandle_t gh = GEOS_init_r();
-    GEOSWKBReader *rd = gh ? GEOSWKBReader_create_r(gh) : NULL;
-    GEOSGeoJSONWriter *wr = gh ? GEOSGeoJSONWriter_create_r(gh) : NULL;
-    if (gh) {
-        GEOSContext_setNoticeHandler_r(gh, geos_quiet);
-        GEOSContext_setErrorHandler_r(gh, geos_quiet);
-    }
+    sg_geojson_writer *gw = NULL;
     sg_buf b;
     sg_buf_init(&b, r->arena.max / 2);
-    err = rd && wr ? sg_buf_puts(&b, "{\"type\":\"FeatureCollection\",\"features\":[") : SG_NOMEM;
+    err = sg_geojson_writer_new(&gw);
+    err = err ? err : sg_buf_puts(&b, "{\"type\":\"FeatureCollection\",\"features\":[");
     int first = 1;
     for (size_t i = 0; !err && i < n_rows; i++) {
         const sg_area_row *a = &rows[i];
         if (a->level != level || a->wkb == NULL)
             continue;
-        GEOSGeometry *g = GEOSWKBReader_read_r(gh, rd, a->wkb, a->wkb_len);
-        if (g == NULL) {
-            err = sg_errf(SG_CORRUPT, msg, n, "area %s has an unreadable geometry", a->code);
+        char *gj = NULL;
+        err = sg_geojson_writer_wkb(gw, a->wkb, a->wkb_len, &gj);
+        if (err == SG_CORRUPT) {
+            sg_errf(SG_CORRUPT, msg, n, "area %s has an unreadable geometry", a->code);
             break;
         }
-        /* RFC 7946 section 3.1.6: exterior rings counterclockwise, holes clockwise.
-         * Normalising gives the opposite (as JTS does), so reverse it afterwards. */
-        GEOSGeometry *ccw = GEOSNormalize_r(gh, g) == 0 ? GEOSReverse_r(gh, g) : NULL;
-        char *gj = GEOSGeoJSONWriter_writeGeometry_r(gh, wr, ccw ? ccw : g, -1);
-        if (ccw)
-            GEOSGeom_destroy_r(gh, ccw);
-        GEOSGeom_destroy_r(gh, g);
         json_t *props = area_props(a);
         char *pj = props ? json_dumps(props, JSON_COMPACT) : NULL;
         json_t *id = json_string(a->code);
         char *idj = id ? json_dumps(id, JSON_ENCODE_ANY) : NULL;
-        if (gj && pj && idj)
+        if (!err && gj && pj && idj)
             err = sg_buf_printf(&b,
                                 "%s{\"type\":\"Feature\",\"id\":%s,\"geometry\":%s,"
                                 "\"properties\":%s}",
@@ -268,17 +251,11 @@ static sg_err h_areas_geojson(sg_http_req *r, sg_http_reply *out, char *msg, siz
         json_decref(id);
         free(pj);
         json_decref(props);
-        if (gj)
-            GEOSFree_r(gh, gj);
+        sg_geojson_writer_text_free(gw, gj);
     }
     if (!err)
         err = sg_buf_puts(&b, "]}");
-    if (wr)
-        GEOSGeoJSONWriter_destroy_r(gh, wr);
-    if (rd)
-        GEOSWKBReader_destroy_r(gh, rd);
-    if (gh)
-        GEOS_finish_r(gh);
+    sg_geojson_writer_free(gw);
     sg_area_rows_free(rows, n_rows);
     char *body = err ? NULL : sg_arena_strndup(&r->arena, b.data, b.len);
     size_t len = b.len;
@@ -294,55 +271,12 @@ static sg_err h_areas_geojson(sg_http_req *r, sg_http_reply *out, char *msg, siz
 }
 
 /* clang-format off */
-const sg_http_route sg_http_route_table[] = {
-    {"GET", "/healthz",              ANY_ROLE, SG_ROUTE_NO_RATELIMIT, sg_http_h_healthz},
-    {"GET", "/metrics",              ANY_ROLE, SG_ROUTE_NO_RATELIMIT, sg_http_h_metrics},
+static const sg_http_route routes[] = {
     {"GET", "/api/v1/track/{code}",  ANY_ROLE, 0, h_track},
-    {"POST", "/api/v1/track/{code}/feedback", ANY_ROLE, 0, sg_http_h_track_feedback},
     {"GET", "/api/v1/categories",    ANY_ROLE, 0, h_categories},
     {"GET", "/api/v1/stats/monthly", ANY_ROLE, 0, h_stats_monthly},
-    {"GET", "/api/v1/stats/open_by_area", STAFF, 0, sg_http_h_open_by_area},
-    {"GET", "/api/v1/nearby",        ANY_ROLE, 0, sg_http_h_nearby},
     {"GET", "/api/v1/areas",         ANY_ROLE, 0, h_areas},
     {"GET", "/api/v1/areas.geojson", ANY_ROLE, 0, h_areas_geojson},
-    {"POST", "/api/v1/login",        ANY_ROLE, 0, sg_http_h_login},
-    {"POST", "/api/v1/logout",       ANY_ROLE, 0, sg_http_h_logout},
-    {"GET", "/api/v1/me",            STAFF,    0, sg_http_h_me},
-    {"POST", "/api/v1/cases",        ANY_ROLE, 0, sg_http_h_case_create},
-    {"GET", "/api/v1/cases",         STAFF,    0, sg_http_h_case_list},
-    {"GET", "/api/v1/cases/{id}",    STAFF,    0, sg_http_h_case_get},
-    {"GET", "/api/v1/cases/{id}/events",       STAFF, 0, sg_http_h_case_events},
-    {"POST", "/api/v1/cases/{id}/comments",    STAFF, 0, sg_http_h_case_comment},
-    {"POST", "/api/v1/cases/{id}/transitions", STAFF, 0, sg_http_h_case_transition},
-    {"POST", "/api/v1/categories",   ADMIN,    0, sg_http_h_category_put},
-    {"GET", "/api/v1/orgs",          STAFF,    0, sg_http_h_orgs},
-    {"POST", "/api/v1/orgs",         ADMIN,    0, sg_http_h_org_put},
-    {"GET", "/api/v1/rules",         STAFF,    0, sg_http_h_rules},
-    {"POST", "/api/v1/rules",        ADMIN,    0, sg_http_h_rule_put},
-    {"DELETE", "/api/v1/rules/{id}", ADMIN,    0, sg_http_h_rule_delete},
-    {"GET", "/api/v1/users",         ADMIN,    0, sg_http_h_users},
-    {"POST", "/api/v1/users",        ADMIN,    0, sg_http_h_user_add},
-    {"POST", "/api/v1/users/{name}/disable", ADMIN, 0, sg_http_h_user_disable},
-    SG_HTTP_OPEN311_ROUTES
 };
 /* clang-format on */
-const size_t sg_http_n_routes = sizeof sg_http_route_table / sizeof sg_http_route_table[0];
-
-static sg_http_route_info route_info[sizeof sg_http_route_table / sizeof sg_http_route_table[0]];
-static pthread_once_t route_info_once = PTHREAD_ONCE_INIT;
-
-static void route_info_init(void)
-{
-    for (size_t i = 0; i < sg_http_n_routes; i++) {
-        route_info[i].method = sg_http_route_table[i].method;
-        route_info[i].pattern = sg_http_route_table[i].pattern;
-        route_info[i].roles = sg_http_route_table[i].roles;
-    }
-}
-
-const sg_http_route_info *sg_http_routes(size_t *n)
-{
-    pthread_once(&route_info_once, route_info_init);
-    *n = sg_http_n_routes;
-    return route_info;
-}
+const sg_http_route_set sg_http_routes_public = SG_HTTP_ROUTE_SET(routes);

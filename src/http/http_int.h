@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * Internals shared by the HTTP server (src/http/server.c: daemon, dispatch, limits, metrics) and
- * its handlers (src/http/api_public.c: the router table and the /api/v1 resources). Handlers see
- * a request and fill a reply; they never talk to libmicrohttpd, so the server alone decides
- * how a reply (or an error) becomes bytes on the wire.
+ * Internals shared by the HTTP server core (server.c: daemon and dispatch; router.c,
+ * query.c, json.c, ratelimit.c, metrics.c, static.c) and the API modules (api_*.c). Each
+ * module keeps its handlers static and declares one array of routes, named here so that
+ * the router can join them; adding a route touches only its module. Handlers see a request
+ * and fill a reply; they never talk to libmicrohttpd, so the server alone decides how a
+ * reply (or an error) becomes bytes on the wire.
  */
 #ifndef SAFEGRID_HTTP_INT_H
 #define SAFEGRID_HTTP_INT_H
@@ -14,6 +16,7 @@
 
 #include "safegrid/buf.h"
 #include "safegrid/http.h"
+#include "safegrid/jsonbuf.h"
 
 #define SG_HTTP_MAX_PARAMS 4
 
@@ -67,9 +70,33 @@ typedef struct sg_http_route {
     sg_http_handler handler;
 } sg_http_route;
 
-/* The router table (src/http/api_public.c). */
-extern const sg_http_route sg_http_route_table[];
-extern const size_t sg_http_n_routes;
+/* One module's routes: an array in the module's own file. */
+typedef struct sg_http_route_set {
+    const sg_http_route *routes;
+    size_t n;
+} sg_http_route_set;
+#define SG_HTTP_ROUTE_SET(arr)                                                                     \
+    {                                                                                              \
+        (arr), sizeof(arr) / sizeof((arr)[0])                                                      \
+    }
+
+/* The modules' route arrays, joined by the router in this order (src/http/router.c). */
+extern const sg_http_route_set sg_http_routes_metrics; /* metrics.c: /healthz, /metrics */
+extern const sg_http_route_set sg_http_routes_public;  /* api_public.c */
+extern const sg_http_route_set sg_http_routes_cases;   /* api_cases.c */
+extern const sg_http_route_set sg_http_routes_admin;   /* api_admin.c */
+extern const sg_http_route_set sg_http_routes_open311; /* api_open311.c */
+extern const sg_http_route_set sg_http_routes_export;  /* api_export.c */
+
+/* The number of routes in the joined table, and route i of it (NULL past the end). */
+size_t sg_http_router_count(void);
+const sg_http_route *sg_http_router_get(size_t i);
+
+/* Finds the route for method (HEAD already read as GET) and path, recording its {name}
+ * parameters in r. Returns its index, or -1 with allow (allow_n bytes) holding the methods
+ * of the routes whose pattern matched ("" if none: 404 rather than 405). */
+int sg_http_router_match(sg_http_req *r, const char *method, const char *path, char *allow,
+                         size_t allow_n);
 
 /* Latency histogram bucket bounds in seconds (the last bucket is +Inf). */
 #define SG_HTTP_N_BUCKETS 14
@@ -82,7 +109,15 @@ typedef struct sg_http_route_stats {
     atomic_uint_fast64_t sum_us;
 } sg_http_route_stats;
 
+/* The rate limiter (src/http/ratelimit.c): a token bucket per key (client address). */
 struct sg_ratelimit;
+/* A limiter of rate tokens per second and buckets of burst tokens; NULL when out of
+ * memory. Released with sg_ratelimit_free() (NULL-safe). */
+struct sg_ratelimit *sg_ratelimit_new(double rate, double burst);
+void sg_ratelimit_free(struct sg_ratelimit *rl);
+/* Takes one token for key at time now (ns, monotonic). Returns 1 if allowed; 0 if not,
+ * with the seconds until a token is back in *retry_s. */
+int sg_ratelimit_take(struct sg_ratelimit *rl, const char *key, int64_t now, double *retry_s);
 
 /* The JSON of cases as lists write them, keyed by id and version (src/http/cache.c). An
  * entry is the text before the "area" member (head) and from "created_at" on (tail): the
@@ -139,44 +174,6 @@ struct sg_http {
      SG_ROLE_INSPECTOR | SG_ROLE_ANALYST | SG_ROLE_SUPERVISOR | SG_ROLE_ADMIN)
 #define ADMIN SG_ROLE_ADMIN
 
-/* Handlers defined in src/http/server.c and listed in the table. */
-sg_err sg_http_h_healthz(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_http_h_metrics(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-
-/* Handlers of sessions, cases and their timelines (src/http/api_cases.c). */
-sg_err sg_http_h_login(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_http_h_logout(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_http_h_me(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_http_h_case_create(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_http_h_case_list(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_http_h_case_get(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_http_h_case_events(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_http_h_case_comment(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_http_h_case_transition(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_http_h_track_feedback(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_http_h_nearby(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_http_h_open_by_area(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-
-/* Handlers of the administration: categories, organisations, rules, users
- * (src/http/api_admin.c). */
-sg_err sg_http_h_category_put(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_http_h_orgs(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_http_h_org_put(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_http_h_rules(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_http_h_rule_put(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_http_h_rule_delete(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_http_h_users(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_http_h_user_add(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_http_h_user_disable(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-
-/* JSON written by hand into a buffer, for the busiest answers (a tree of jansson objects
- * per case cost a third of a case read in profiles): a string (escaped; null for NULL or
- * ""), a time (RFC 3339 UTC; null for 0), a number (null for NaN; below 1e9 in magnitude
- * rounded to nine decimals). */
-sg_err sg_json_buf_str(sg_buf *b, const char *s);
-sg_err sg_json_buf_time(sg_buf *b, int64_t t);
-sg_err sg_json_buf_num(sg_buf *b, double v);
-
 /* Finishes a handler that wrote its JSON into b (err: a write failed): copies it into the
  * request's arena as the reply and releases b. */
 sg_err sg_http_reply_buf(sg_http_req *r, sg_buf *b, sg_err err, sg_http_reply *out, char *msg,
@@ -218,5 +215,16 @@ const char *sg_http_req_param(const sg_http_req *r, const char *name);
 /* Serialises j (a jansson json_t *) into r's arena as the reply's body; SG_TOOBIG past the
  * arena's cap. Does not take j's reference. */
 sg_err sg_http_reply_json(sg_http_req *r, const void *j, sg_http_reply *out);
+
+/* Counts one answered request of route (-1: none matched) with its status and time in
+ * microseconds, for /metrics (src/http/metrics.c). */
+void sg_http_metrics_record(struct sg_http *h, int route, int status, int64_t us);
+
+/* Answers GET path from the web directory if it names a file there ("/" and paths ending
+ * in "/" are index.html; only plain names -- letters, digits, . _ - /, no hidden files --
+ * and known types). *served is 0 when there is no such file (the caller answers 404);
+ * otherwise returns 1 if the response was queued, 0 if libmicrohttpd refused it
+ * (src/http/static.c). */
+int sg_http_static_serve(struct sg_http *h, sg_http_req *r, const char *path, int *served);
 
 #endif

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Open311 GeoReport v2 under /open311/v2/ (src/http/api_open311.c) and the open-data exports
- * and public figures under /api/v1/export/ (src/http/api_export.c): their rows of the router
- * table, spliced into the table in src/http/api_public.c, the handlers, and the few pieces both
+ * and public figures under /api/v1/export/ (src/http/api_export.c): the few pieces both
  * files share (the reply writer that speaks JSON and XML, the grid that blurs sensitive
  * locations). The parsers of Open311's own inputs are declared here too, so that the fuzz
  * target (fuzz/fuzz_open311.c) reaches them.
@@ -15,47 +14,6 @@
 
 #include "http_int.h"
 #include "safegrid/buf.h"
-
-/* ---- handlers -------------------------------------------------------------------------- */
-
-sg_err sg_open311_h_discovery(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_open311_h_services(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_open311_h_service_definition(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_open311_h_requests_get(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_open311_h_requests_post(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_open311_h_request_one(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_open311_h_token(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_open311_h_updates(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-
-sg_err sg_export_h_cases_geojson(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_export_h_cases_csv(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_export_h_counts(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-sg_err sg_export_h_response_times(sg_http_req *r, sg_http_reply *out, char *msg, size_t n);
-
-#define SG_O311_ALL ((1u << SG_N_ROLES) - 1u) /* every role, and the public */
-
-/* Rows {method, pattern, roles, flags, handler}, each followed by a comma. Every row is
- * public: Open311 POST checks its api_key form field itself (the spec's 403 body). */
-/* clang-format off */
-#define SG_HTTP_OPEN311_ROUTES                                                                     \
-    {"GET", "/open311/v2/discovery.json", SG_O311_ALL, 0, sg_open311_h_discovery},                 \
-    {"GET", "/open311/v2/discovery.xml", SG_O311_ALL, 0, sg_open311_h_discovery},                  \
-    {"GET", "/open311/v2/services.json", SG_O311_ALL, 0, sg_open311_h_services},                   \
-    {"GET", "/open311/v2/services.xml", SG_O311_ALL, 0, sg_open311_h_services},                    \
-    {"GET", "/open311/v2/services/{code}", SG_O311_ALL, 0, sg_open311_h_service_definition},       \
-    {"GET", "/open311/v2/requests.json", SG_O311_ALL, 0, sg_open311_h_requests_get},               \
-    {"GET", "/open311/v2/requests.xml", SG_O311_ALL, 0, sg_open311_h_requests_get},                \
-    {"POST", "/open311/v2/requests.json", SG_O311_ALL, 0, sg_open311_h_requests_post},             \
-    {"POST", "/open311/v2/requests.xml", SG_O311_ALL, 0, sg_open311_h_requests_post},              \
-    {"GET", "/open311/v2/requests/{id}", SG_O311_ALL, 0, sg_open311_h_request_one},                \
-    {"GET", "/open311/v2/tokens/{token}", SG_O311_ALL, 0, sg_open311_h_token},                     \
-    {"GET", "/open311/v2/servicerequestupdates.json", SG_O311_ALL, 0, sg_open311_h_updates},       \
-    {"GET", "/open311/v2/servicerequestupdates.xml", SG_O311_ALL, 0, sg_open311_h_updates},        \
-    {"GET", "/api/v1/export/cases.geojson", SG_O311_ALL, 0, sg_export_h_cases_geojson},            \
-    {"GET", "/api/v1/export/cases.csv", SG_O311_ALL, 0, sg_export_h_cases_csv},                    \
-    {"GET", "/api/v1/export/counts", SG_O311_ALL, 0, sg_export_h_counts},                          \
-    {"GET", "/api/v1/export/response_times", SG_O311_ALL, 0, sg_export_h_response_times},
-/* clang-format on */
 
 /* ---- Open311 input parsers (fuzzed) ---------------------------------------------------- */
 

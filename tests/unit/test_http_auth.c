@@ -789,6 +789,28 @@ static void test_escalated_filter(void **state)
     assert_int_equal(req(&F.c[6], "GET", "/api/v1/cases?escalated=2", NULL, &r), 400);
 }
 
+/* from= and to= take Unix seconds or RFC 3339, as docs/api.md says; the same instant in
+ * both spellings selects the same cases (2001-09-09T01:46:40Z is 1e9 s: 11,574 days of
+ * 86,400 s to 2001-09-09, plus 6,400 s). */
+static void test_list_time_filters(void **state)
+{
+    (void)state;
+    resp r;
+    assert_int_equal(req(&F.c[6], "GET", "/api/v1/cases?from=1000000000&limit=1000", NULL, &r),
+                     200);
+    char *by_seconds = strdup(r.body);
+    assert_int_equal(
+        req(&F.c[6], "GET", "/api/v1/cases?from=2001-09-09T01:46:40Z&limit=1000", NULL, &r), 200);
+    assert_string_equal(r.body, by_seconds);
+    free(by_seconds);
+    assert_int_equal(req(&F.c[6], "GET", "/api/v1/cases?to=2001-09-09T01:46:40Z", NULL, &r), 200);
+    json_t *j = json_loads(r.body, 0, NULL);
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 0);
+    json_decref(j);
+    assert_int_equal(req(&F.c[6], "GET", "/api/v1/cases?from=2001-02-30T00:00:00Z", NULL, &r), 400);
+    assert_int_equal(req(&F.c[6], "GET", "/api/v1/cases?to=yesterday", NULL, &r), 400);
+}
+
 /* A key revoked by another process (here: straight in the store, past the server's
  * credential cache) stops working within the cache's two seconds. */
 static void test_key_revocation(void **state)
@@ -825,6 +847,7 @@ int main(void)
         cmocka_unit_test(test_static_files),
         cmocka_unit_test(test_case_text_round_trip),
         cmocka_unit_test(test_list_follows_changes),
+        cmocka_unit_test(test_list_time_filters),
         cmocka_unit_test(test_escalated_filter),
         cmocka_unit_test(test_key_revocation),
     };

@@ -405,12 +405,12 @@ static void test_post_request(void **state)
     assert_int_equal(
         sg_crypto_open_text(F.key, "case.personal", c.personal, &plain, &plen, msg, sizeof msg),
         SG_OK);
+    /* The intake's one shape, as for the web API: the fields joined into one contact. */
     json_t *pj = json_loads(plain, 0, NULL);
     assert_non_null(pj);
-    assert_string_equal(json_string_value(json_object_get(pj, "email")), "maria@example.org");
-    assert_string_equal(json_string_value(json_object_get(pj, "first_name")), "Maria");
-    assert_string_equal(json_string_value(json_object_get(pj, "phone")), "555-0199");
-    assert_null(json_object_get(pj, "device_id"));
+    assert_int_equal(json_object_size(pj), 1);
+    assert_string_equal(json_string_value(json_object_get(pj, "contact")),
+                        "Maria, maria@example.org, 555-0199");
     json_decref(pj);
     sg_crypto_free_plain(plain, plen);
     sg_case_fini(&c);
@@ -551,7 +551,7 @@ static void test_post_errors(void **state)
 }
 
 /* A key in the Authorization header stands in for api_key; a server without a field key
- * takes the request but drops the contact details, and says so. */
+ * refuses contact details (the intake's rule, as for the web API) and creates nothing. */
 static void test_post_key_header_and_no_field_key(void **state)
 {
     (void)state;
@@ -573,21 +573,40 @@ static void test_post_key_header_and_no_field_key(void **state)
              "api_key=%s&service_code=pothole&lat=1&long=2&email=x%%40example.org&phone=1",
              F.api_key);
     int st = post("/open311/v2/requests.json", body);
+    int st_xml = post("/open311/v2/requests.xml", body);
+    /* Without contact details the keyless server takes the request. */
+    snprintf(body, sizeof body, "api_key=%s&service_code=pothole&lat=1&long=2", F.api_key);
+    int st_plain = post("/open311/v2/requests.json", body);
     F.h = main_server;
-    assert_int_equal(st, 200);
-    json_t *j = body_json();
-    json_t *e = json_array_get(j, 0);
-    assert_non_null(strstr(json_string_value(json_object_get(e, "service_notice")),
-                           "Contact details were not kept"));
-    sg_case c;
-    assert_int_equal(
-        sg_case_get_by_code(F.s, json_string_value(json_object_get(e, "service_request_id")), &c),
-        SG_OK);
-    assert_null(c.personal);
-    sg_case_fini(&c);
-    json_decref(j);
     sg_http_stop(keyless);
+    assert_int_equal(st, 400);
+    assert_int_equal(st_xml, 400);
+    assert_int_equal(st_plain, 200);
     assert_int_equal(n_cases(), before + 2);
+}
+
+/* A key scoped to an area creates only inside it, exactly as a scoped account does on the
+ * web API: a place outside the scope, or no place at all, is 403 and creates nothing. */
+static void test_post_scoped_key(void **state)
+{
+    (void)state;
+    char key[SG_AUTH_KEY_MAX], msg[160];
+    int64_t kid;
+    assert_int_equal(sg_auth_apikey_add(F.s, "west-app", "caseworker", "T-WEST", NULL, key, &kid,
+                                        msg, sizeof msg),
+                     SG_OK);
+    size_t before = n_cases();
+    char body[256];
+    /* -43.85 lies in county C but east of T-WEST (which ends at -43.9). */
+    snprintf(body, sizeof body, "api_key=%s&service_code=pothole&lat=-19.9&long=-43.85", key);
+    assert_int_equal(post("/open311/v2/requests.json", body), 403);
+    json_t *j = body_json();
+    assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "description")),
+                        "the place is outside your area");
+    json_decref(j);
+    snprintf(body, sizeof body, "api_key=%s&service_code=pothole&address_string=Rua+X", key);
+    assert_int_equal(post("/open311/v2/requests.xml", body), 403);
+    assert_int_equal(n_cases(), before);
 }
 
 /* ---- GET requests ----------------------------------------------------------------------- */
@@ -1167,6 +1186,7 @@ int main(void)
         SERVER_TEST(test_post_request),
         SERVER_TEST(test_post_errors),
         SERVER_TEST(test_post_key_header_and_no_field_key),
+        SERVER_TEST(test_post_scoped_key),
         SERVER_TEST(test_get_requests),
         SERVER_TEST(test_sensitive_location),
         SERVER_TEST(test_updates),

@@ -1,19 +1,24 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * Polygons for the statistics kernels, read through GDAL/OGR so that analysts can use the
+ * Polygons for the statistics kernels (sg_stats_polys_read, declared with the kernels in
+ * include/safegrid/stats.h), read through GDAL/OGR so that analysts can use the
  * neighbourhood or grid layers they already hold (MapInfo, Shapefile, GeoPackage...). Only
  * what the kernels need is kept: the ring vertices (for contiguity), a centroid (for k
  * nearest and distance-band weights) and the geometry as GeoJSON (for the output map).
  * Coordinates stay as in the file: contiguity does not depend on the CRS, and distances
  * need a projected CRS, which the caller states.
+ *
+ * It lives in the analysis layer, above both stats and geo, because the GeoJSON is written
+ * by the geo layer's one geometry writer (src/geo/geojson.c, GEOS) from the feature's WKB,
+ * not by OGR's own: every GeoJSON geometry safegrid writes comes from one place.
  */
+#include "safegrid/geo.h"
 #include "safegrid/stats.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cpl_conv.h>
 #include <gdal.h>
 #include <ogr_api.h>
 
@@ -25,7 +30,7 @@ void sg_stats_polys_free(sg_stats_polys *p)
         if (p->id)
             free(p->id[i]);
         if (p->geojson)
-            CPLFree(p->geojson[i]);
+            free(p->geojson[i]);
     }
     free(p->id);
     free(p->geojson);
@@ -80,6 +85,21 @@ static int add_geometry(grow *g, OGRGeometryH geom)
     return 0;
 }
 
+/* The geometry as GeoJSON text (malloc'd), through the geo layer's writer; NULL if it
+ * cannot be written. */
+static char *geojson_of(sg_geojson_writer *gw, OGRGeometryH geom)
+{
+    int len = OGR_G_WkbSize(geom);
+    unsigned char *wkb = len > 0 ? malloc((size_t)len) : NULL;
+    char *gj = NULL, *copy = NULL;
+    if (wkb && OGR_G_ExportToIsoWkb(geom, wkbNDR, wkb) == OGRERR_NONE &&
+        sg_geojson_writer_wkb(gw, wkb, (size_t)len, &gj) == SG_OK)
+        copy = strdup(gj);
+    sg_geojson_writer_text_free(gw, gj);
+    free(wkb);
+    return copy;
+}
+
 sg_err sg_stats_polys_read(const char *path, const char *id_field, sg_stats_polys **out, char *msg,
                            size_t msg_len)
 {
@@ -104,9 +124,10 @@ sg_err sg_stats_polys_read(const char *path, const char *id_field, sg_stats_poly
     }
     sg_err err = SG_NOMEM;
     sg_stats_polys *p = calloc(1, sizeof(*p));
+    sg_geojson_writer *gw = NULL;
     grow g = {0};
     size_t cap = 0, feat = 0;
-    if (!p)
+    if (!p || sg_geojson_writer_new(&gw) != SG_OK)
         goto fail;
     OGR_L_ResetReading(layer);
     OGRFeatureH f;
@@ -148,7 +169,7 @@ sg_err sg_stats_polys_read(const char *path, const char *id_field, sg_stats_poly
         else
             snprintf(num, sizeof(num), "%zu", feat);
         p->id[p->n] = strdup(idtext);
-        p->geojson[p->n] = OGR_G_ExportToJson(geom);
+        p->geojson[p->n] = geojson_of(gw, geom);
         p->start[p->n] = g.n;
         OGRGeometryH c = OGR_G_CreateGeometry(wkbPoint);
         int okc = c && OGR_G_Centroid(geom, c) == OGRERR_NONE;
@@ -169,10 +190,12 @@ sg_err sg_stats_polys_read(const char *path, const char *id_field, sg_stats_poly
     }
     p->start[p->n] = g.n;
     p->xy = g.xy;
+    sg_geojson_writer_free(gw);
     GDALClose(ds);
     *out = p;
     return SG_OK;
 fail:
+    sg_geojson_writer_free(gw);
     free(g.xy);
     sg_stats_polys_free(p);
     GDALClose(ds);
