@@ -11,6 +11,7 @@
  * areas, days without any data) are reported in the output, never hidden.
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -516,7 +517,9 @@ done:
 }
 
 static int db_load(cli *c, int need_areas, sg_analysis_data **out, sg_analysis_query *q);
-static int keep_dir(cli *c, char *dir, size_t n);
+static int keep_open(cli *c, const char *name, FILE **f);
+static int keep_close(cli *c, FILE *f, const char *name);
+static int keep_polygons(cli *c, const sg_analysis_data *d);
 
 /* Gi* over the cases of the database: the level's polygons and the cases in each. */
 static int gistar_db(cli *c, gistar_in *g, const char *wkind)
@@ -529,7 +532,7 @@ static int gistar_db(cli *c, gistar_in *g, const char *wkind)
     const char **ids = calloc(d->n_areas + 1, sizeof *ids);
     const unsigned char **wkb = calloc(d->n_areas + 1, sizeof *wkb);
     size_t *len = calloc(d->n_areas + 1, sizeof *len), n = 0;
-    char msg[300], dir[300], path[400];
+    char msg[300];
     sg_stats_polys *pg = NULL;
     if (!ids || !wkb || !len) {
         rc = cli_fail("out of memory");
@@ -562,22 +565,16 @@ static int gistar_db(cli *c, gistar_in *g, const char *wkind)
         g->x[k] += (double)d->areas[i].n_cases;
         g->seen[k] = 1;
     }
-    if ((rc = keep_dir(c, dir, sizeof dir)) == 0 && dir[0]) {
-        snprintf(path, sizeof path, "%s/counts.csv", dir);
-        FILE *f = fopen(path, "w");
-        if (f == NULL) {
-            rc = cli_fail("cannot write %s: %s", path, strerror(errno));
-            goto done;
-        }
+    FILE *f;
+    if ((rc = keep_open(c, "counts.csv", &f)) != 0)
+        goto done;
+    if (f) {
         fputs("code,count\n", f);
         for (size_t i = 0; i < d->n_areas; i++)
             fprintf(f, "%s,%ld\n", d->areas[i].code, d->areas[i].n_cases);
-        if (fclose(f) != 0)
-            rc = cli_fail("cannot write %s", path);
-        snprintf(path, sizeof path, "%s/areas.geojson", dir);
-        if (rc == 0 && sg_analysis_write_polygons(d, path, msg, sizeof msg))
-            rc = cli_fail("%s", msg);
     }
+    if ((rc = keep_close(c, f, "counts.csv")) == 0)
+        rc = keep_polygons(c, d);
 done:
     if (g->pg == NULL)
         sg_stats_polys_free(pg);
@@ -881,15 +878,9 @@ static int surge_db(cli *c, surge_in *in, const char *const *keys, size_t n_keys
     int rc = db_load(c, 0, &d, &q);
     if (rc)
         return rc;
-    char dir[300], path[400];
-    FILE *f = NULL;
-    if ((rc = keep_dir(c, dir, sizeof dir)) == 0 && dir[0]) {
-        snprintf(path, sizeof path, "%s/daily.csv", dir);
-        if ((f = fopen(path, "w")) == NULL)
-            rc = cli_fail("cannot write %s: %s", path, strerror(errno));
-        else
-            fputs("date,area,category\n", f);
-    }
+    FILE *f;
+    if ((rc = keep_open(c, "daily.csv", &f)) == 0 && f)
+        fputs("date,area,category\n", f);
     for (size_t i = 0; rc == 0 && i < d->n_cases; i++) {
         const sg_analysis_case *k = &d->cases[i];
         const char *vals[8];
@@ -902,9 +893,10 @@ static int surge_db(cli *c, surge_in *in, const char *const *keys, size_t n_keys
         if (f)
             fprintf(f, "%s,%s,%s\n", day, k->own_area, k->category);
     }
-    if (f && fclose(f) != 0 && rc == 0)
-        rc = cli_fail("cannot write %s", path);
+    int rc_keep = keep_close(c, f, "daily.csv");
     sg_analysis_free(d);
+    if (rc == 0)
+        rc = rc_keep;
     return rc;
 }
 
@@ -1072,14 +1064,40 @@ static int db_mode(cli *c, const char *file_opt, const char *const *file_only)
     return db;
 }
 
-/* The folder of --keep (made if missing) in dir, or "" without --keep. */
-static int keep_dir(cli *c, char *dir, size_t n)
+/* With --keep DIR, opens DIR/name (making DIR if missing) for writing into *f; without,
+ * *f is NULL. Returns 0 or the exit code. */
+static int keep_open(cli *c, const char *name, FILE **f)
 {
     const char *keep = cli_opt_value(c, "keep");
-    snprintf(dir, n, "%s", keep ? keep : "");
-    if (keep && mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return cli_fail("cannot create %s: %s", dir, strerror(errno));
+    char path[PATH_MAX];
+    *f = NULL;
+    if (keep == NULL)
+        return 0;
+    if (mkdir(keep, 0700) != 0 && errno != EEXIST)
+        return cli_fail("cannot create %s: %s", keep, strerror(errno));
+    snprintf(path, sizeof path, "%s/%s", keep, name);
+    if ((*f = fopen(path, "w")) == NULL)
+        return cli_fail("cannot write %s: %s", path, strerror(errno));
     return 0;
+}
+
+/* Closes a file of keep_open (NULL: none); returns 0 or the exit code. */
+static int keep_close(cli *c, FILE *f, const char *name)
+{
+    if (f == NULL || fclose(f) == 0)
+        return 0;
+    return cli_fail("cannot write %s/%s", cli_opt_value(c, "keep"), name);
+}
+
+/* With --keep DIR, writes the level's polygons as DIR/areas.geojson. */
+static int keep_polygons(cli *c, const sg_analysis_data *d)
+{
+    const char *keep = cli_opt_value(c, "keep");
+    char path[PATH_MAX], msg[300];
+    if (keep == NULL)
+        return 0;
+    snprintf(path, sizeof path, "%s/areas.geojson", keep);
+    return sg_analysis_write_polygons(d, path, msg, sizeof msg) ? cli_fail("%s", msg) : 0;
 }
 
 /* Reads the cases chosen by --level, --type, --category, --from, --to and --tz. With
@@ -1139,7 +1157,7 @@ static int scan_db(cli *c, sg_satscan_params *p, sg_satscan_data **out)
     int rc = db_load(c, 1, &d, &q);
     if (rc)
         return rc;
-    char d0[16], d1[16], prm[600], msg[300], dir[300], path[400];
+    char d0[16], d1[16], prm[600], msg[300];
     day_text(d->first_day, '/', d0, sizeof d0);
     day_text(d->last_day, '/', d1, sizeof d1);
     snprintf(prm, sizeof prm,
@@ -1189,16 +1207,11 @@ static int scan_db(cli *c, sg_satscan_params *p, sg_satscan_data **out)
             sd->total_cases++;
         }
     }
-    if ((rc = keep_dir(c, dir, sizeof dir)) != 0 || !dir[0])
-        goto done;
     const char *names[] = {"analysis.prm", "cases.cas", "areas.geo"};
     for (int fno = 0; fno < 3 && rc == 0; fno++) {
-        snprintf(path, sizeof path, "%s/%s", dir, names[fno]);
-        FILE *f = fopen(path, "w");
-        if (f == NULL) {
-            rc = cli_fail("cannot write %s: %s", path, strerror(errno));
+        FILE *f;
+        if ((rc = keep_open(c, names[fno], &f)) != 0 || f == NULL)
             break;
-        }
         if (fno == 0)
             fputs(prm, f);
         for (size_t i = 0; fno == 1 && i < d->n_cases; i++) {
@@ -1210,12 +1223,10 @@ static int scan_db(cli *c, sg_satscan_params *p, sg_satscan_data **out)
         for (size_t i = 0; fno == 2 && i < d->n_areas; i++)
             if (loc[i] >= 0)
                 fprintf(f, "%s %.7f %.7f\n", d->areas[i].code, d->areas[i].lat, d->areas[i].lon);
-        if (fclose(f) != 0)
-            rc = cli_fail("cannot write %s", path);
+        rc = keep_close(c, f, names[fno]);
     }
-    snprintf(path, sizeof path, "%s/areas.geojson", dir);
-    if (rc == 0 && sg_analysis_write_polygons(d, path, msg, sizeof msg))
-        rc = cli_fail("%s", msg);
+    if (rc == 0)
+        rc = keep_polygons(c, d);
 done:
     free(loc);
     sg_analysis_free(d);

@@ -256,27 +256,32 @@ static int cmd_case_list(cli *c)
     return 0;
 }
 
-/* Reads a case given as an id or a tracking code. */
-static sg_err load_case(sg_store *s, const char *ref, sg_case *out)
+/* Opens the store and reads the case named by the first argument, an id or a tracking
+ * code. Returns 0, or the exit code with the store closed. */
+static int open_case(cli *c, sg_store **s, sg_case *out)
 {
+    int rc = cli_open_store(c, s);
+    if (rc)
+        return rc;
     long id;
-    if (cli_parse_long(ref, 1, LONG_MAX, &id) == 0)
-        return sg_case_get(s, id, out);
-    return sg_case_get_by_code(s, ref, out);
+    const char *ref = c->pos[0];
+    sg_err err = cli_parse_long(ref, 1, LONG_MAX, &id) == 0 ? sg_case_get(*s, id, out)
+                                                            : sg_case_get_by_code(*s, ref, out);
+    if (err) {
+        cli_close_store(c);
+        return cli_fail("no case '%s'", ref);
+    }
+    return 0;
 }
 
 static int cmd_case_show(cli *c)
 {
     sg_store *s;
-    int rc = cli_open_store(c, &s);
+    sg_case k;
+    int rc = open_case(c, &s, &k);
     if (rc)
         return rc;
-    sg_case k;
-    sg_err err = load_case(s, c->pos[0], &k);
-    if (err) {
-        cli_close_store(c);
-        return cli_fail("no case '%s'", c->pos[0]);
-    }
+    sg_err err;
     sg_event *ev = NULL;
     size_t n = 0;
     err = sg_store_case_events(s, k.id, &ev, &n);
@@ -335,14 +340,10 @@ static int cmd_case_move(cli *c)
     if (bad)
         return cli_usage_error(c, "unknown role '%s'", cli_opt_value(c, "role"));
     sg_store *s;
-    int rc = cli_open_store(c, &s);
+    sg_case k;
+    int rc = open_case(c, &s, &k);
     if (rc)
         return rc;
-    sg_case k;
-    if (load_case(s, c->pos[0], &k) != SG_OK) {
-        cli_close_store(c);
-        return cli_fail("no case '%s'", c->pos[0]);
-    }
     /* Without --version the move applies to the version just read; with it, a change
      * made since the caller looked is refused. */
     int64_t v = version ? version : k.version, nv = 0;
@@ -377,14 +378,10 @@ static int cmd_case_comment(cli *c)
     if (bad)
         return cli_usage_error(c, "unknown role '%s'", cli_opt_value(c, "role"));
     sg_store *s;
-    int rc = cli_open_store(c, &s);
+    sg_case k;
+    int rc = open_case(c, &s, &k);
     if (rc)
         return rc;
-    sg_case k;
-    if (load_case(s, c->pos[0], &k) != SG_OK) {
-        cli_close_store(c);
-        return cli_fail("no case '%s'", c->pos[0]);
-    }
     char msg[300];
     sg_err err = sg_case_comment(s, &who, k.id, c->pos[1], NULL, msg, sizeof msg);
     cli_close_store(c);
