@@ -169,10 +169,16 @@ static void print_opts(const cli_opt *o, size_t n)
             snprintf(letter, sizeof letter, "-%c, ", o[i].letter);
         snprintf(left, sizeof left, "%s--%s%s%s", letter, o[i].name, o[i].arg ? " " : "",
                  o[i].arg ? o[i].arg : "");
-        if (strlen(left) > 26)
-            printf("  %s\n  %-26s %s\n", left, "", o[i].help);
+        /* an option bound to a setting says which, unless its help already does */
+        char help[300];
+        if (o[i].key && strstr(o[i].help, "setting") == NULL)
+            snprintf(help, sizeof help, "%s (setting %s)", o[i].help, o[i].key);
         else
-            printf("  %-26s %s\n", left, o[i].help);
+            snprintf(help, sizeof help, "%s", o[i].help);
+        if (strlen(left) > 26)
+            printf("  %s\n  %-26s %s\n", left, "", help);
+        else
+            printf("  %-26s %s\n", left, help);
     }
 }
 

@@ -186,6 +186,31 @@ static void test_one_table(void **state)
     expect_usage(sg("analyze surge --db %s --key weekday", db), "--key is area or category");
 }
 
+/* serve takes its database, address and threads from the settings file, and finds the
+ * web UI beside the program (<exe dir>/../web) wherever it is started from. */
+static void test_serve_settings(void **state)
+{
+    (void)state;
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p %s/bin %s/web && cp %s %s/bin/safegrid && "
+             "echo '<p>the web ui</p>' > %s/web/index.html && "
+             "printf '[store]\\ndb = %s/s.db\\n[http]\\nlisten = 127.0.0.1:0\\nthreads = 1\\n' "
+             "> %s/s.ini",
+             dir, dir, bin, dir, dir, dir, dir);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    snprintf(cmd, sizeof cmd,
+             "cd / && { %s/bin/safegrid serve --config %s/s.ini > %s/serve.out 2>&1 & pid=$!; "
+             "for i in $(seq 100); do grep -q serving %s/serve.out && break; sleep 0.1; done; "
+             "curl -s $(grep -o 'http://[^/]*/' %s/serve.out); kill $pid; wait $pid; "
+             "cat %s/serve.out; }",
+             dir, dir, dir, dir, dir, dir);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    if (strstr(out, "<p>the web ui</p>") == NULL || strstr(out, "(1 threads)") == NULL ||
+        strstr(out, "on http://127.0.0.1:") == NULL || strstr(out, "/s.db") == NULL)
+        fail_msg("serve printed:\n%s", out);
+}
+
 static void test_init_errors(void **state)
 {
     (void)state;
@@ -617,6 +642,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_usage_and_help, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_serve_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_init_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_file_and_overrides, setup, teardown),
         cmocka_unit_test_setup_teardown(test_category_errors, setup, teardown),
