@@ -94,17 +94,6 @@ static int parse_unsigned(const char *s, unsigned long max, unsigned long *out)
     return 1;
 }
 
-static int parse_real(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (*s == 0 || *end || errno || !isfinite(v))
-        return 0;
-    *out = v;
-    return 1;
-}
-
 typedef struct progress_state {
     unsigned last;
     int tty;
@@ -450,7 +439,7 @@ static int gistar_polys(cli *c, gistar_in *g, sg_stats_polys *pg, const char *wh
         err = sg_weights_contiguity(pg->xy, pg->start, pg->n,
                                     wkind[0] == 'q' ? SG_CONTIG_QUEEN : SG_CONTIG_ROOK, -1, &g->w);
     } else if ((strncmp(wkind, "knn:", 4) == 0 && parse_unsigned(wkind + 4, 1000, &k)) ||
-               (strncmp(wkind, "band:", 5) == 0 && parse_real(wkind + 5, &dist))) {
+               (strncmp(wkind, "band:", 5) == 0 && !cli_parse_double(wkind + 5, &dist))) {
         double *cxy = malloc(pg->n * 2 * sizeof(*cxy));
         if (!cxy)
             return cli_fail("out of memory");
@@ -498,7 +487,7 @@ static int gistar_counts(gistar_in *g, const char *counts, char delim, const cha
             goto done;
         }
         double val;
-        if (!parse_real(fl[cv], &val)) {
+        if (cli_parse_double(fl[cv], &val)) {
             cli_fail("%s line %ld: %s is not a number", counts, line, valcol);
             goto done;
         }
@@ -613,7 +602,7 @@ static int cmd_gistar(cli *c)
     if (v)
         go.n_perm = (unsigned)n;
     if ((v = cli_opt_value(c, "fdr")) &&
-        (!parse_real(v, &go.fdr_q) || !(go.fdr_q > 0 && go.fdr_q < 1)))
+        (cli_parse_double(v, &go.fdr_q) || !(go.fdr_q > 0 && go.fdr_q < 1)))
         return cli_usage_error(c, "--fdr must be between 0 and 1");
     if ((v = cli_opt_value(c, "seed")) && !parse_unsigned(v, ~0UL, &n))
         return cli_usage_error(c, "--seed must be a whole number");
@@ -839,7 +828,7 @@ static int surge_csv(surge_in *in, const char *daily, const char *datecol, const
             goto done;
         }
         double cnt = 1;
-        if (cc >= 0 && ((size_t)cc >= nf || !parse_real(fl[cc], &cnt) || cnt < 0)) {
+        if (cc >= 0 && ((size_t)cc >= nf || cli_parse_double(fl[cc], &cnt) || cnt < 0)) {
             cli_fail("%s line %ld: bad count", daily, line);
             goto done;
         }
@@ -1020,9 +1009,11 @@ static int cmd_surge(cli *c)
         else
             return cli_usage_error(c, "--method must be c1, c2 or c3");
     }
-    if ((v = cli_opt_value(c, "threshold")) && (!parse_real(v, &so.threshold) || so.threshold <= 0))
+    if ((v = cli_opt_value(c, "threshold")) &&
+        (cli_parse_double(v, &so.threshold) || so.threshold <= 0))
         return cli_usage_error(c, "--threshold must be a number above 0");
-    if ((v = cli_opt_value(c, "min-sigma")) && (!parse_real(v, &so.min_sigma) || so.min_sigma < 0))
+    if ((v = cli_opt_value(c, "min-sigma")) &&
+        (cli_parse_double(v, &so.min_sigma) || so.min_sigma < 0))
         return cli_usage_error(c, "--min-sigma must be a number from 0");
     if ((v = cli_opt_value(c, "min-count")) && !parse_unsigned(v, 1000000, &n))
         return cli_usage_error(c, "--min-count must be 0 to 1000000");
