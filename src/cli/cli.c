@@ -448,8 +448,10 @@ int sg_cli_run(int argc, char **argv)
         print_group(stdout, w1);
         return 0;
     }
-    fprintf(stderr, "safegrid %s: %s '%s'\n", w1,
-            argc > 1 ? "unknown subcommand" : "needs a subcommand", argc > 1 ? argv[1] : "");
+    if (argc > 1)
+        fprintf(stderr, "safegrid %s: unknown subcommand '%s'\n", w1, argv[1]);
+    else
+        fprintf(stderr, "safegrid %s: needs a subcommand\n", w1);
     print_group(stderr, w1);
     return CLI_USAGE;
 }
