@@ -6,13 +6,10 @@
  * from standard input, never taken from the command line, where ps would show them.
  */
 #include <errno.h>
-#include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
