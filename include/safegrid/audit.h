@@ -161,8 +161,4 @@ sg_err sg_audit_verify(const char *path, const sg_audit_verify_opts *opts, sg_au
 sg_err sg_audit_verify_stream(FILE *in, const sg_audit_verify_opts *opts, sg_audit_report *report,
                               char *msg, size_t n);
 
-/** `safegrid audit verify|export ...`; argv[0] is "audit". Returns the exit code:
- *  0 success, 1 error (one line on stderr), 2 bad usage. */
-int sg_audit_cli(int argc, char **argv);
-
 #endif

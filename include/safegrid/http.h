@@ -96,11 +96,6 @@ typedef struct sg_http_route_info {
 /** Returns the router table (static storage) and its length in *n. */
 const sg_http_route_info *sg_http_routes(size_t *n);
 
-/** `safegrid serve`: argv[0] is "serve"; see --help for the options. Serves until SIGTERM
- *  or SIGINT, then stops gracefully and closes the store. Returns the exit status: 0 after
- *  a clean stop, 1 if the store or server could not start, 2 for bad usage. */
-int sg_serve_cli(int argc, char **argv);
-
 /* ---- query strings --------------------------------------------------------------------- */
 
 /** A parsed query string: names and values percent-decoded, in order of appearance. */

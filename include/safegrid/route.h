@@ -242,9 +242,4 @@ sg_err sg_route_plain_one_to_many(sg_route_plain *p, uint32_t src, size_t n, con
  *  are r's). Errors: SG_IO. */
 sg_err sg_route_export_edges(const sg_route *r, const char *path, char *msg, size_t n);
 
-/** Command-line entry point for `safegrid route ...`: argv[0] is "route", argv[1] the
- *  subcommand (build, time, path, table, export, profile). Returns the exit code: 0 on
- *  success, 1 on error (one line on stderr), 2 on bad usage. Every subcommand has --help. */
-int sg_route_cli(int argc, char **argv);
-
 #endif

@@ -79,6 +79,15 @@ typedef struct sg_stats_polys {
 sg_err sg_stats_polys_read(const char *path, const char *id_field, sg_stats_polys **out, char *msg,
                            size_t msg_len);
 
+/** The polygons of n WKB geometries in memory (ids[i] for wkb[i], wkb_len[i] bytes), as
+ *  sg_stats_polys_read gives them from a file: for areas already in memory (the store's),
+ *  so that nothing is written to disk to read them back. Non-polygon geometries are left
+ *  out. On SG_OK *out is owned by the caller (sg_stats_polys_free). Errors: SG_INVAL (a
+ *  geometry GDAL cannot read, or no polygons), SG_NOMEM. */
+sg_err sg_stats_polys_from_wkb(size_t n, const char *const *ids, const unsigned char *const *wkb,
+                               const size_t *wkb_len, sg_stats_polys **out, char *msg,
+                               size_t msg_len);
+
 /** Releases polygons read by sg_stats_polys_read. NULL-safe. */
 void sg_stats_polys_free(sg_stats_polys *p);
 
@@ -306,14 +315,5 @@ void sg_surge_opts_init(sg_surge_opts *o);
  *  counts, unknown method). */
 sg_err sg_surge_ears(const double *x, size_t n, const sg_surge_opts *o, double *stat,
                      unsigned char *alarm);
-
-/* ------------------------------------------------------------------------------------------ */
-/* Command line                                                                               */
-/* ------------------------------------------------------------------------------------------ */
-
-/** `safegrid analyze gistar|scan|surge ...` over input files; argv[0] is "analyze". Writes
- *  JSON (and GeoJSON for gistar over polygons) to --out or stdout. Returns 0 on success,
- *  1 on an error (one line on stderr), 2 on bad usage. */
-int sg_analyze_cli(int argc, char **argv);
 
 #endif

@@ -100,6 +100,24 @@ static char *geojson_of(sg_geojson_writer *gw, OGRGeometryH geom)
     return copy;
 }
 
+/* Appends polygon number p->n (arrays already large enough): id, GeoJSON, centroid and
+ * rings. Returns -1 when out of memory. */
+static int add_polygon(sg_stats_polys *p, grow *g, sg_geojson_writer *gw, const char *id,
+                       OGRGeometryH geom)
+{
+    p->id[p->n] = strdup(id);
+    p->geojson[p->n] = geojson_of(gw, geom);
+    p->start[p->n] = g->n;
+    OGRGeometryH c = OGR_G_CreateGeometry(wkbPoint);
+    int okc = c && OGR_G_Centroid(geom, c) == OGRERR_NONE;
+    p->cx[p->n] = okc ? OGR_G_GetX(c, 0) : 0;
+    p->cy[p->n] = okc ? OGR_G_GetY(c, 0) : 0;
+    if (c)
+        OGR_G_DestroyGeometry(c);
+    p->n++;
+    return !p->id[p->n - 1] || !p->geojson[p->n - 1] || add_geometry(g, geom) ? -1 : 0;
+}
+
 sg_err sg_stats_polys_read(const char *path, const char *id_field, sg_stats_polys **out, char *msg,
                            size_t msg_len)
 {
@@ -168,17 +186,7 @@ sg_err sg_stats_polys_read(const char *path, const char *id_field, sg_stats_poly
             idtext = OGR_F_GetFieldAsString(f, fid);
         else
             snprintf(num, sizeof(num), "%zu", feat);
-        p->id[p->n] = strdup(idtext);
-        p->geojson[p->n] = geojson_of(gw, geom);
-        p->start[p->n] = g.n;
-        OGRGeometryH c = OGR_G_CreateGeometry(wkbPoint);
-        int okc = c && OGR_G_Centroid(geom, c) == OGRERR_NONE;
-        p->cx[p->n] = okc ? OGR_G_GetX(c, 0) : 0;
-        p->cy[p->n] = okc ? OGR_G_GetY(c, 0) : 0;
-        if (c)
-            OGR_G_DestroyGeometry(c);
-        p->n++;
-        int bad = !p->id[p->n - 1] || !p->geojson[p->n - 1] || add_geometry(&g, geom);
+        int bad = add_polygon(p, &g, gw, idtext, geom);
         OGR_F_Destroy(f);
         feat++;
         if (bad)
@@ -199,6 +207,57 @@ fail:
     free(g.xy);
     sg_stats_polys_free(p);
     GDALClose(ds);
+    if (err == SG_NOMEM)
+        sg_errf(err, msg, msg_len, "polygons: out of memory");
+    return err;
+}
+
+sg_err sg_stats_polys_from_wkb(size_t n, const char *const *ids, const unsigned char *const *wkb,
+                               const size_t *wkb_len, sg_stats_polys **out, char *msg,
+                               size_t msg_len)
+{
+    sg_err err = SG_NOMEM;
+    sg_stats_polys *p = calloc(1, sizeof(*p));
+    sg_geojson_writer *gw = NULL;
+    grow g = {0};
+    if (!p || sg_geojson_writer_new(&gw) != SG_OK)
+        goto fail;
+    p->id = calloc(n + 1, sizeof(*p->id));
+    p->geojson = calloc(n + 1, sizeof(*p->geojson));
+    p->start = calloc(n + 1, sizeof(*p->start));
+    p->cx = calloc(n + 1, sizeof(*p->cx));
+    p->cy = calloc(n + 1, sizeof(*p->cy));
+    if (!p->id || !p->geojson || !p->start || !p->cx || !p->cy)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        OGRGeometryH geom = NULL;
+        if (OGR_G_CreateFromWkb(wkb[i], NULL, &geom, (int)wkb_len[i]) != OGRERR_NONE || !geom) {
+            err = sg_errf(SG_INVAL, msg, msg_len, "%s: a geometry GDAL cannot read", ids[i]);
+            goto fail;
+        }
+        OGRwkbGeometryType t = wkbFlatten(OGR_G_GetGeometryType(geom));
+        if (t != wkbPolygon && t != wkbMultiPolygon) {
+            OGR_G_DestroyGeometry(geom);
+            continue;
+        }
+        int bad = add_polygon(p, &g, gw, ids[i], geom);
+        OGR_G_DestroyGeometry(geom);
+        if (bad)
+            goto fail;
+    }
+    if (p->n == 0) {
+        err = sg_errf(SG_INVAL, msg, msg_len, "no polygons");
+        goto fail;
+    }
+    p->start[p->n] = g.n;
+    p->xy = g.xy;
+    sg_geojson_writer_free(gw);
+    *out = p;
+    return SG_OK;
+fail:
+    free(g.xy);
+    sg_stats_polys_free(p);
+    sg_geojson_writer_free(gw);
     if (err == SG_NOMEM)
         sg_errf(err, msg, msg_len, "polygons: out of memory");
     return err;

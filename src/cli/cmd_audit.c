@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * `safegrid audit verify|export`: the command-line face of the audit log. main.c hands
- * over argv with argv[0] == "audit". The commands only read: the database (opened
- * read-only, in one snapshot) or an exported file, so they are safe to run beside a live
- * server. Exit codes: 0 success, 1 error (one line on stderr), 2 bad usage.
- * Kept in the library so that tests can call it directly.
+ * `safegrid audit verify|export`: the command-line face of the audit log, two rows of the
+ * command table (cli.h). The commands only read: the database (opened read-only, in one
+ * snapshot) or an exported file, so they are safe to run beside a live server. The
+ * database is --db or the setting store.db; there is no default, so that a forgotten
+ * --db is a usage error rather than a check of ./safegrid.db. Exit codes: 0 success, 1
+ * error (one line on stderr), 2 bad usage.
  */
+#include "cli/cli.h"
 #include "safegrid/audit.h"
 #include "safegrid/store.h"
 
@@ -14,42 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static const char usage_main[] =
-    "usage: safegrid audit <command> [options]\n"
-    "commands:\n"
-    "  verify   recompute the hash chain and name the first broken entry\n"
-    "  export   write a verified range of entries to a file for archiving\n"
-    "The log is kept in the database (--db PATH); an export is a plain file (--file PATH).\n"
-    "Run 'safegrid audit <command> --help' for the options of a command.\n";
-
-static const char usage_verify[] =
-    "usage: safegrid audit verify (--db PATH | --file PATH) [--anchor SEQ:HASH] [--fragment]\n"
-    "  --db PATH          the database whose audit log to check\n"
-    "  --file PATH        an exported log instead\n"
-    "  --anchor SEQ:HASH  also require entry SEQ to hash to HASH (a last hash you kept\n"
-    "                     elsewhere: detects removal or rewriting of the newest entries)\n"
-    "  --fragment         with --file: the file is an exported range, so accept its first\n"
-    "                     seq and prev\n"
-    "Prints 'ok: N entries, last hash H' and exits 0, or prints 'broken at line L (seq S):\n"
-    "why' on stderr and exits 1.\n";
-
-static const char usage_export[] =
-    "usage: safegrid audit export --db PATH [--from N] [--to N] [-o FILE]\n"
-    "  --db PATH   the database whose audit log to export\n"
-    "  --from N    first entry to write (default 1)\n"
-    "  --to N      last entry to write (default: the last one)\n"
-    "  -o FILE     write to FILE (replaced only when the export succeeded; default stdout)\n"
-    "The chain is verified from entry 1 through N before anything is written; the output\n"
-    "verifies on its own with 'safegrid audit verify --fragment --file FILE'.\n";
-
-static int usage(const char *text, const char *complaint)
-{
-    if (complaint)
-        fprintf(stderr, "safegrid audit: %s\n", complaint);
-    fputs(text, stderr);
-    return 2;
-}
 
 static int parse_u64(const char *s, uint64_t *out)
 {
@@ -64,106 +30,61 @@ static int parse_u64(const char *s, uint64_t *out)
     return 1;
 }
 
-/* Options shared by the commands; each command says which it accepts. */
-typedef struct opts {
-    const char *db, *file, *out, *anchor;
-    uint64_t from, to;
-    int fragment;
-} opts;
-
-enum { O_ANCHOR = 1, O_FRAGMENT = 2, O_RANGE = 4, O_OUT = 8, O_FILE = 16 };
-
-/* Returns -1 on success, else the exit code (0 for --help, 2 for bad usage). */
-static int parse(int argc, char **argv, int allowed, const char *text, opts *o)
+/* The database or the exported file to read; returns -1 to go on, or the exit code. */
+static int source(const cli *c, const char **db, const char **file)
 {
-    memset(o, 0, sizeof *o);
-    o->from = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(text, stdout);
-            return 0;
-        } else if (strcmp(a, "--db") == 0 && v) {
-            o->db = v;
-            i++;
-        } else if ((allowed & O_FILE) && strcmp(a, "--file") == 0 && v) {
-            o->file = v;
-            i++;
-        } else if ((allowed & O_ANCHOR) && strcmp(a, "--anchor") == 0 && v) {
-            o->anchor = v;
-            i++;
-        } else if ((allowed & O_FRAGMENT) && strcmp(a, "--fragment") == 0) {
-            o->fragment = 1;
-        } else if ((allowed & O_RANGE) && strcmp(a, "--from") == 0 && v) {
-            if (!parse_u64(v, &o->from) || o->from == 0)
-                return usage(text, "--from needs a number from 1");
-            i++;
-        } else if ((allowed & O_RANGE) && strcmp(a, "--to") == 0 && v) {
-            if (!parse_u64(v, &o->to) || o->to == 0)
-                return usage(text, "--to needs a number from 1");
-            i++;
-        } else if ((allowed & O_OUT) && strcmp(a, "-o") == 0 && v) {
-            o->out = v;
-            i++;
-        } else {
-            char c[160];
-            snprintf(c, sizeof c, "unexpected argument '%s'%s", a,
-                     a[0] == '-' && v == NULL ? " (missing value?)" : "");
-            return usage(text, c);
-        }
-    }
-    if (o->to && o->from > o->to)
-        return usage(text, "--from is after --to");
-    if ((o->db == NULL) == (o->file == NULL))
-        return usage(text, (allowed & O_FILE) ? "give --db PATH or --file PATH" : "give --db PATH");
-    if (o->fragment && o->file == NULL)
-        return usage(text, "--fragment applies to an exported file (--file)");
+    *file = cli_opt_value(c, "file");
+    *db = sg_config_get(c->cfg, "store.db", NULL);
+    if (*file && cli_opt_nth(c, "db", 0))
+        return cli_usage_error(c, "give --db PATH or --file PATH, not both");
+    if (*file)
+        *db = NULL;
+    if (*db == NULL && *file == NULL)
+        return cli_usage_error(c, strcmp(c->cmd->sub, "verify") == 0
+                                      ? "give --db PATH or --file PATH"
+                                      : "give --db PATH");
+    if (cli_opt_value(c, "fragment") && *file == NULL)
+        return cli_usage_error(c, "--fragment applies to an exported file (--file)");
     return -1;
 }
 
 /* Opens the database read-only for the audit commands; returns 0 or the exit code. */
-static int open_db(const char *cmd, const char *db, sg_store **s)
+static int open_db(const char *db, sg_store **s)
 {
     char msg[512];
-    if (access(db, F_OK) != 0) {
-        fprintf(stderr, "safegrid audit %s: %s: %s\n", cmd, db, strerror(errno));
-        return 1;
-    }
+    if (access(db, F_OK) != 0)
+        return cli_fail("%s: %s", db, strerror(errno));
     sg_store_opts so = {.readonly = 1};
-    if (sg_store_open_opts(db, &so, s, msg, sizeof msg) != SG_OK) {
-        fprintf(stderr, "safegrid audit %s: %s\n", cmd, msg);
-        return 1;
-    }
+    if (sg_store_open_opts(db, &so, s, msg, sizeof msg) != SG_OK)
+        return cli_fail("%s", msg);
     if (sg_store_schema_version(*s) < 5) {
-        fprintf(stderr,
-                "safegrid audit %s: %s is at schema %d, before the audit log moved into the "
-                "database: open it once with this version (any safegrid command that writes), "
-                "or check DB.audit with --file\n",
-                cmd, db, sg_store_schema_version(*s));
+        int v = sg_store_schema_version(*s);
         sg_store_close(*s);
-        return 1;
+        return cli_fail("%s is at schema %d, before the audit log moved into the database: open "
+                        "it once with this version (any safegrid command that writes), or check "
+                        "DB.audit with --file",
+                        db, v);
     }
     return 0;
 }
 
-static int cmd_verify(int argc, char **argv)
+static int cmd_verify(cli *c)
 {
-    opts o;
-    int rc = parse(argc, argv, O_ANCHOR | O_FRAGMENT | O_FILE, usage_verify, &o);
+    const char *db, *file, *anchor = cli_opt_value(c, "anchor");
+    int rc = source(c, &db, &file);
     if (rc >= 0)
         return rc;
-    sg_audit_verify_opts vo = {.fragment = o.fragment};
-    if (o.anchor) {
-        const char *colon = strchr(o.anchor, ':');
+    sg_audit_verify_opts vo = {.fragment = cli_opt_value(c, "fragment") != NULL};
+    if (anchor) {
+        const char *colon = strchr(anchor, ':');
         char seq[32];
-        size_t k = colon ? (size_t)(colon - o.anchor) : 0;
+        size_t k = colon ? (size_t)(colon - anchor) : 0;
         if (colon == NULL || k == 0 || k >= sizeof seq || strlen(colon + 1) != SG_AUDIT_HASH_HEX)
-            return usage(usage_verify, "--anchor needs SEQ:HASH (64 hex digits)");
-        memcpy(seq, o.anchor, k);
+            return cli_usage_error(c, "--anchor needs SEQ:HASH (64 hex digits)");
+        memcpy(seq, anchor, k);
         seq[k] = '\0';
         if (!parse_u64(seq, &vo.anchor_seq) || vo.anchor_seq == 0)
-            return usage(usage_verify, "--anchor needs SEQ:HASH with SEQ from 1");
+            return cli_usage_error(c, "--anchor needs SEQ:HASH with SEQ from 1");
         for (int i = 0; i < SG_AUDIT_HASH_HEX; i++) {
             char ch = colon[1 + i];
             vo.anchor_hash[i] = (char)(ch >= 'A' && ch <= 'F' ? ch - 'A' + 'a' : ch);
@@ -172,11 +93,11 @@ static int cmd_verify(int argc, char **argv)
     sg_audit_report r;
     char msg[512];
     sg_err err;
-    if (o.file) {
-        err = sg_audit_verify(o.file, &vo, &r, msg, sizeof msg);
+    if (file) {
+        err = sg_audit_verify(file, &vo, &r, msg, sizeof msg);
     } else {
         sg_store *s;
-        if ((rc = open_db("verify", o.db, &s)) != 0)
+        if ((rc = open_db(db, &s)) != 0)
             return rc;
         err = sg_store_audit_verify(s, &vo, &r, msg, sizeof msg);
         sg_store_close(s);
@@ -192,45 +113,48 @@ static int cmd_verify(int argc, char **argv)
                 r.why, (unsigned long long)r.n_entries);
         return 1;
     }
-    fprintf(stderr, "safegrid audit verify: %s\n", msg);
-    return 1;
+    return cli_fail("%s", msg);
 }
 
-static int cmd_export(int argc, char **argv)
+static int cmd_export(cli *c)
 {
-    opts o;
-    int rc = parse(argc, argv, O_RANGE | O_OUT, usage_export, &o);
+    const char *db, *file;
+    int rc = source(c, &db, &file);
     if (rc >= 0)
         return rc;
+    uint64_t from = 1, to = 0;
+    const char *v;
+    if ((v = cli_opt_value(c, "from")) && (!parse_u64(v, &from) || from == 0))
+        return cli_usage_error(c, "--from needs a number from 1");
+    if ((v = cli_opt_value(c, "to")) && (!parse_u64(v, &to) || to == 0))
+        return cli_usage_error(c, "--to needs a number from 1");
+    if (to && from > to)
+        return cli_usage_error(c, "--from is after --to");
+    const char *out = cli_opt_value(c, "out");
     char msg[512];
     sg_store *s;
-    if ((rc = open_db("export", o.db, &s)) != 0)
+    if ((rc = open_db(db, &s)) != 0)
         return rc;
-    if (o.out == NULL) {
-        sg_err err = sg_store_audit_export(s, stdout, o.from, o.to, msg, sizeof msg);
+    if (out == NULL) {
+        sg_err err = sg_store_audit_export(s, stdout, from, to, msg, sizeof msg);
         sg_store_close(s);
-        if (err) {
-            fprintf(stderr, "safegrid audit export: %s\n", msg);
-            return 1;
-        }
-        return 0;
+        return err ? cli_fail("%s", msg) : 0;
     }
-    size_t plen = strlen(o.out) + 16;
+    size_t plen = strlen(out) + 16;
     char *tmp = malloc(plen);
     if (tmp == NULL) {
         sg_store_close(s);
-        fprintf(stderr, "safegrid audit export: out of memory\n");
-        return 1;
+        return cli_fail("out of memory");
     }
-    snprintf(tmp, plen, "%s.tmp%ld", o.out, (long)getpid());
+    snprintf(tmp, plen, "%s.tmp%ld", out, (long)getpid());
     FILE *f = fopen(tmp, "w");
     if (f == NULL) {
-        fprintf(stderr, "safegrid audit export: %s: %s\n", tmp, strerror(errno));
+        rc = cli_fail("%s: %s", tmp, strerror(errno));
         free(tmp);
         sg_store_close(s);
-        return 1;
+        return rc;
     }
-    sg_err err = sg_store_audit_export(s, f, o.from, o.to, msg, sizeof msg);
+    sg_err err = sg_store_audit_export(s, f, from, to, msg, sizeof msg);
     sg_store_close(s);
     if (err == SG_OK && (fflush(f) != 0 || fsync(fileno(f)) != 0)) {
         err = SG_IO;
@@ -240,34 +164,40 @@ static int cmd_export(int argc, char **argv)
         err = SG_IO;
         snprintf(msg, sizeof msg, "%s: %s", tmp, strerror(errno));
     }
-    if (err == SG_OK && rename(tmp, o.out) != 0) {
+    if (err == SG_OK && rename(tmp, out) != 0) {
         err = SG_IO;
-        snprintf(msg, sizeof msg, "%s: %s", o.out, strerror(errno));
+        snprintf(msg, sizeof msg, "%s: %s", out, strerror(errno));
     }
     if (err)
         unlink(tmp);
     free(tmp);
-    if (err) {
-        fprintf(stderr, "safegrid audit export: %s\n", msg);
-        return 1;
-    }
-    return 0;
+    return err ? cli_fail("%s", msg) : 0;
 }
 
-int sg_audit_cli(int argc, char **argv)
-{
-    if (argc < 2)
-        return usage(usage_main, "missing command");
-    const char *c = argv[1];
-    if (strcmp(c, "--help") == 0 || strcmp(c, "-h") == 0 || strcmp(c, "help") == 0) {
-        fputs(usage_main, stdout);
-        return 0;
-    }
-    if (strcmp(c, "verify") == 0)
-        return cmd_verify(argc - 1, argv + 1);
-    if (strcmp(c, "export") == 0)
-        return cmd_export(argc - 1, argv + 1);
-    char m[128];
-    snprintf(m, sizeof m, "unknown command '%s'", c);
-    return usage(usage_main, m);
-}
+/* ---- command table ---------------------------------------------------------------------- */
+
+static const cli_cmd cmds[] = {
+    CLI_CMD("audit", "verify", cmd_verify,
+            "audit verify (--db PATH | --file PATH) [--anchor SEQ:HASH] [--fragment]",
+            "Recomputes the audit log's hash chain and names the first broken entry. Prints\n"
+            "'ok: N entries, last hash H' and exits 0, or prints 'broken at line L (seq S): why'\n"
+            "on stderr and exits 1. The log is kept in the database (--db, or the setting\n"
+            "store.db); an export is a plain file (--file).",
+            0, 0, {"file", 0, "PATH", "an exported log instead of the database", NULL},
+            {"anchor", 0, "SEQ:HASH",
+             "also require entry SEQ to hash to HASH (a last hash kept elsewhere: detects "
+             "removal or rewriting of the newest entries)",
+             NULL},
+            {"fragment", 0, NULL,
+             "with --file: the file is an exported range, so accept its first seq and prev", NULL}),
+    CLI_CMD("audit", "export", cmd_export, "audit export --db PATH [--from N] [--to N] [-o FILE]",
+            "Writes a verified range of the audit log's entries to a file for archiving. The\n"
+            "chain is verified from entry 1 through N before anything is written; the output\n"
+            "verifies on its own with 'safegrid audit verify --fragment --file FILE'.",
+            0, 0, {"from", 0, "N", "first entry to write (default 1)", NULL},
+            {"to", 0, "N", "last entry to write (default: the last one)", NULL},
+            {"out", 'o', "FILE",
+             "write to FILE (replaced only when the export succeeded; default stdout)", NULL}),
+};
+
+const cli_group cli_audit_group = CLI_GROUP(cmds);

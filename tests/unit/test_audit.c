@@ -35,6 +35,7 @@
 
 #include "safegrid/audit.h"
 #include "testutil.h"
+#include "cli/cli.h"
 
 /* printf '%s' 'safegrid audit log v1' | b2sum -l 256   (coreutils 9.1) */
 #define GENESIS_B2SUM "654045960433e1364203cff3222836ebe45754a4b9a38ae98ff69afe34c513b0"
@@ -273,7 +274,7 @@ static int run_cli(const char *dir, char *out, size_t on, char *err, size_t en, 
     int fe = open(pe, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     dup2(fo, 1);
     dup2(fe, 2);
-    int rc = sg_audit_cli(argc, argv);
+    int rc = sg_cli_run(argc, argv);
     fflush(stdout);
     fflush(stderr);
     dup2(so, 1);

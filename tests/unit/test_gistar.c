@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "safegrid/stats.h"
+#include "cli/cli.h"
 
 #define BH_MIF "/usr/share/doc/libterralib-dev/examples/data/BairroBH.MIF"
 #define FIXTURE "tests/fixtures/stats/spdep/bh_localG.csv"
@@ -287,7 +288,7 @@ static void test_cli_gistar(void **state)
     const char *argv[] = {"analyze", "gistar",     "--counts",  csv,      "--id",
                           "fid",     "--polygons", BH_MIF,      "--perm", "0",
                           "--out",   out,          "--geojson", geo};
-    assert_int_equal(sg_analyze_cli(14, (char **)argv), 0);
+    assert_int_equal(sg_cli_run(14, (char **)argv), 0);
     json_error_t je;
     json_t *j = json_load_file(out, 0, &je), *g = json_load_file(geo, 0, &je);
     unlink(csv);
@@ -311,11 +312,11 @@ static void test_cli_gistar(void **state)
 
     const char *dup[] = {"analyze",    "gistar", "--counts",  csv,
                          "--polygons", BH_MIF,   "--poly-id", "nobai"};
-    assert_int_equal(sg_analyze_cli(8, (char **)dup), 1);
+    assert_int_equal(sg_cli_run(8, (char **)dup), 1);
     const char *help[] = {"analyze", "gistar", "--help"};
-    assert_int_equal(sg_analyze_cli(3, (char **)help), 0);
+    assert_int_equal(sg_cli_run(3, (char **)help), 0);
     const char *bad[] = {"analyze", "gistar", "--counts", "x"};
-    assert_int_equal(sg_analyze_cli(4, (char **)bad), 2);
+    assert_int_equal(sg_cli_run(4, (char **)bad), 2);
 }
 
 int main(void)

@@ -34,6 +34,7 @@
 #include "testareas.h"
 #include "testhttp.h"
 #include "testutil.h"
+#include "cli/cli.h"
 
 typedef struct fixture {
     char dir[128];
@@ -855,15 +856,15 @@ static void test_cli_usage(void **state)
 {
     (void)state;
     char *help[] = {"serve", "--help", NULL};
-    assert_int_equal(sg_serve_cli(2, help), 0);
+    assert_int_equal(sg_cli_run(2, help), 0);
     char *nodb[] = {"serve", NULL};
-    assert_int_equal(sg_serve_cli(1, nodb), 2);
+    assert_int_equal(sg_cli_run(1, nodb), 2);
     char *bad[] = {"serve", "--db", "x.db", "--threads", "many", NULL};
-    assert_int_equal(sg_serve_cli(5, bad), 2);
+    assert_int_equal(sg_cli_run(5, bad), 2);
     char *unknown[] = {"serve", "--db", "x.db", "--colour", "red", NULL};
-    assert_int_equal(sg_serve_cli(5, unknown), 2);
+    assert_int_equal(sg_cli_run(5, unknown), 2);
     char *nodir[] = {"serve", "--db", "/nonexistent-dir/x.db", NULL};
-    assert_int_equal(sg_serve_cli(3, nodir), 1);
+    assert_int_equal(sg_cli_run(3, nodir), 1);
 }
 
 /* Runs `serve` in a child process, reads the URL it prints, asks /healthz with curl, and
@@ -883,7 +884,7 @@ static void test_cli_serve(void **state)
         dup2(pfd[1], 1);
         close(pfd[0]);
         char *argv[] = {"serve", "--db", db, "--listen", "127.0.0.1:0", "--threads", "1", NULL};
-        _exit(sg_serve_cli(7, argv));
+        _exit(sg_cli_run(7, argv));
     }
     close(pfd[1]);
     FILE *f = fdopen(pfd[0], "r");

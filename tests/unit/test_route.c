@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "safegrid/route.h"
+#include "cli/cli.h"
 
 #define UNR SG_ROUTE_UNREACHABLE
 
@@ -736,7 +737,7 @@ static int run_cli(char *out, size_t n, int argc, const char **argv)
     FILE *f = fopen(cap, "w+");
     assert_non_null(f);
     dup2(fileno(f), 1);
-    int rc = sg_route_cli(argc, (char **)argv);
+    int rc = sg_cli_run(argc, (char **)argv);
     fflush(stdout);
     dup2(saved, 1);
     close(saved);

@@ -21,6 +21,7 @@
 
 #include "safegrid/stats.h"
 #include "stats/stats_int.h"
+#include "cli/cli.h"
 
 #define NYC "tests/fixtures/stats/nycfever/"
 
@@ -467,7 +468,7 @@ static void test_dense_exact(void **state)
 
 static int run_cli(int argc, const char **argv)
 {
-    return sg_analyze_cli(argc, (char **)argv);
+    return sg_cli_run(argc, (char **)argv);
 }
 
 /* The CLI over SaTScan's own files: the JSON carries SaTScan's most likely cluster. */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "safegrid/stats.h"
+#include "cli/cli.h"
 
 /* Baseline 2,4,2,4,2,4,2: mean 20/7 = 2.857143; squared deviations 4 * (6/7)^2 + 3 * (8/7)^2
  * = 48/7, sd = sqrt(48/7/6) = 1.069045. C1 on a day of 10: (10 - 20/7) / 1.069045 = 6.681531
@@ -137,7 +138,7 @@ static void test_cli_surge(void **state)
     fclose(f);
     const char *argv[] = {"analyze", "surge", "--daily",     csv, "--date", "when",
                           "--key",   "area",  "--delimiter", ";", "--out",  out};
-    assert_int_equal(sg_analyze_cli(12, (char **)argv), 0);
+    assert_int_equal(sg_cli_run(12, (char **)argv), 0);
     json_error_t je;
     json_t *j = json_load_file(out, 0, &je);
     unlink(csv);
@@ -157,11 +158,11 @@ static void test_cli_surge(void **state)
                         "2001-01-13");
     json_decref(j);
     const char *help[] = {"analyze", "surge", "--help"};
-    assert_int_equal(sg_analyze_cli(3, (char **)help), 0);
+    assert_int_equal(sg_cli_run(3, (char **)help), 0);
     const char *bad[] = {"analyze", "surge", "--daily", "x.csv", "--method", "c9"};
-    assert_int_equal(sg_analyze_cli(6, (char **)bad), 2);
+    assert_int_equal(sg_cli_run(6, (char **)bad), 2);
     const char *nofile[] = {"analyze", "surge", "--daily", "/nonexistent.csv"};
-    assert_int_equal(sg_analyze_cli(4, (char **)nofile), 1);
+    assert_int_equal(sg_cli_run(4, (char **)nofile), 1);
 }
 
 int main(void)
