@@ -214,7 +214,7 @@ sg_err sg_alert_area_add_circle(sg_alert_area *area, double lat, double lon, dou
  * and Error; each info with a category, an event, a language tag of RFC 3066's form;
  * expires after effective (or after sent when there is no effective); web an absolute URI;
  * each polygon with at least 4 pairs, the first equal to the last, latitudes in -90..90 and
- * longitudes in -180..180; circles with a radius >= 0; ceiling only with altitude, both
+ * longitudes in -180..180; circles with a radius of 0..20038 km; ceiling only with altitude, both
  * decimals; a resource's description and MIME type present; times' offsets within
  * +-14:00 and years 1..9999; every string valid UTF-8 made of XML characters.
  *

@@ -538,8 +538,11 @@ static sg_err area_ok(vctx *v, const sg_alert_area *ar)
         snprintf(e, sizeof e, "circle[%zu]", i + 1);
         if ((err = point_ok(v, e, ar->circles[i].centre)) != SG_OK)
             return err;
-        if (!isfinite(ar->circles[i].radius_km) || ar->circles[i].radius_km < 0)
-            return bad(v, e, "has a radius that is not a number >= 0", NULL);
+        /* Half the equator (20,038 km) reaches every point on Earth; a larger radius is a
+         * mistake, and bounding it keeps the number's text short. */
+        if (!isfinite(ar->circles[i].radius_km) || ar->circles[i].radius_km < 0 ||
+            ar->circles[i].radius_km > 20038)
+            return bad(v, e, "has a radius that is not a number of km in 0..20038", NULL);
     }
     if ((err = pairs_ok(v, "geocode", ar->geocodes, ar->n_geocodes)) != SG_OK)
         return err;
