@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <dirent.h>
 #include <geos_c.h>
 
 #include "safegrid/alerts.h"
@@ -939,6 +940,36 @@ static void test_area_errors(void **state)
     assert_int_equal(ar.n_geocodes, 0);
 }
 
+/* Every document of the fuzz corpus that the reader accepts is written back as a document
+ * that the official schema accepts, and round-trips. */
+static void test_fuzz_corpus_validates(void **state)
+{
+    (void)state;
+    DIR *d = opendir("fuzz/corpus/cap");
+    assert_non_null(d);
+    size_t n_read = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[512];
+        snprintf(path, sizeof path, "fuzz/corpus/cap/%s", de->d_name);
+        size_t len;
+        char *doc = slurp(path, &len);
+        sg_alert a;
+        sg_alert_init(&a);
+        char msg[320];
+        if (sg_alert_read_cap(doc, len, &a, msg, sizeof msg) == SG_OK) {
+            n_read++;
+            roundtrip(&a);
+        }
+        sg_alert_fini(&a);
+        free(doc);
+    }
+    closedir(d);
+    assert_true(n_read >= 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -956,6 +987,7 @@ int main(void)
         cmocka_unit_test(test_buffer_cap),
         cmocka_unit_test(test_area_from_bh),
         cmocka_unit_test(test_area_errors),
+        cmocka_unit_test(test_fuzz_corpus_validates),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
