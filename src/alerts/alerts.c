@@ -378,6 +378,11 @@ static int xml_text_ok(const char *s)
     const unsigned char *p = (const unsigned char *)s;
     size_t left = strlen(s);
     while (left > 0) {
+        if (*p >= 0x20 && *p < 0x80) { /* ASCII text, the common case: no decoding */
+            p++;
+            left--;
+            continue;
+        }
         if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
             return 0;
         size_t k = sg_utf8_seq(p, left);

@@ -312,7 +312,9 @@ static int is_superseded(const sg_alert *a, const sg_alert *const *set, size_t n
     return 0;
 }
 
-int sg_alert_is_current(const sg_alert *a, const sg_alert *const *set, size_t n, int64_t now)
+/* sg_alert_is_current over sup, the messages of the set that may supersede (Updates and
+ * Cancels): the feed collects them once, so a feed of n alerts costs n x |sup|, not n^2. */
+static int current(const sg_alert *a, const sg_alert *const *sup, size_t n_sup, int64_t now)
 {
     if (a->status != SG_ALERT_ACTUAL && a->status != SG_ALERT_EXERCISE &&
         a->status != SG_ALERT_TEST)
@@ -322,14 +324,19 @@ int sg_alert_is_current(const sg_alert *a, const sg_alert *const *set, size_t n,
     int live = 0;
     for (size_t i = 0; i < a->n_infos && !live; i++)
         live = !a->infos[i].expires.has || a->infos[i].expires.t > now;
-    return live && !is_superseded(a, set, n);
+    return live && !is_superseded(a, sup, n_sup);
+}
+
+int sg_alert_is_current(const sg_alert *a, const sg_alert *const *set, size_t n, int64_t now)
+{
+    return current(a, set, n, now);
 }
 
 typedef struct feed_job {
-    const sg_alert *const *set;
-    size_t n;
+    const sg_alert **cur; /* the current alerts, newest first */
+    size_t n_cur;
+    int64_t updated;
     const sg_alert_feed_opts *opts;
-    int64_t now;
 } feed_job;
 
 static int newest_first(const void *x, const void *y)
@@ -422,23 +429,9 @@ static sg_err feed_fn(sg_buf *b, const void *arg)
 {
     const feed_job *j = arg;
     const sg_alert_feed_opts *o = j->opts;
-    const sg_alert **cur = malloc((j->n ? j->n : 1) * sizeof(*cur));
-    if (cur == NULL)
-        return SG_NOMEM;
-    size_t nc = 0;
-    int64_t updated = 0;
-    for (size_t i = 0; i < j->n; i++) {
-        const sg_alert *a = j->set[i];
-        if (a->sent.t > updated)
-            updated = a->sent.t;
-        for (size_t k = 0; k < a->n_infos; k++)
-            if (a->infos[k].expires.has && a->infos[k].expires.t <= j->now &&
-                a->infos[k].expires.t > updated)
-                updated = a->infos[k].expires.t;
-        if (sg_alert_is_current(a, j->set, j->n, j->now))
-            cur[nc++] = a;
-    }
-    qsort(cur, nc, sizeof(*cur), newest_first);
+    const sg_alert **cur = j->cur;
+    size_t nc = j->n_cur;
+    int64_t updated = j->updated;
     char t[32];
     sg_err err = sg_time_format(updated, t, sizeof t);
     if (!err)
@@ -474,7 +467,6 @@ static sg_err feed_fn(sg_buf *b, const void *arg)
         err = atom_entry(b, cur[i], o);
     if (!err)
         err = sg_buf_puts(b, "</feed>\n");
-    free(cur);
     return err;
 }
 
@@ -484,13 +476,42 @@ sg_err sg_alert_write_atom(const sg_alert *const *set, size_t n, const sg_alert_
     if (opts == NULL || !opts->id || !opts->id[0] || !opts->title || !opts->cap_base ||
         !opts->cap_base[0] || !opts->author || !opts->author[0])
         return sg_errf(SG_INVAL, msg, msgn, "feed: id, title, cap_base and author are required");
-    for (size_t i = 0; i < n; i++) {
-        sg_err err = sg_alert_validate(set[i], msg, msgn);
-        if (err)
-            return err;
+    const sg_alert **sup = malloc((n ? n : 1) * sizeof(*sup));
+    const sg_alert **cur = malloc((n ? n : 1) * sizeof(*cur));
+    if (sup == NULL || cur == NULL) {
+        free(sup);
+        free(cur);
+        return sg_errf(SG_NOMEM, msg, msgn, "%s", sg_strerror(SG_NOMEM));
     }
-    feed_job j = {set, n, opts, now};
-    sg_err err = build_then_append(out, feed_fn, &j);
+    size_t n_sup = 0, n_cur = 0;
+    int64_t updated = 0;
+    for (size_t i = 0; i < n; i++) {
+        const sg_alert *a = set[i];
+        if (a->msg_type == SG_ALERT_MSG_UPDATE || a->msg_type == SG_ALERT_MSG_CANCEL)
+            sup[n_sup++] = a;
+        if (a->sent.t > updated)
+            updated = a->sent.t;
+        for (size_t k = 0; k < a->n_infos; k++)
+            if (a->infos[k].expires.has && a->infos[k].expires.t <= now &&
+                a->infos[k].expires.t > updated)
+                updated = a->infos[k].expires.t;
+    }
+    sg_err err = SG_OK;
+    for (size_t i = 0; i < n && !err; i++)
+        if (current(set[i], sup, n_sup, now)) {
+            /* Only what the feed shows must be valid: checked here, once per entry. */
+            err = sg_alert_validate(set[i], msg, msgn);
+            cur[n_cur++] = set[i];
+        }
+    free(sup);
+    if (err) {
+        free(cur);
+        return err;
+    }
+    qsort(cur, n_cur, sizeof(*cur), newest_first);
+    feed_job j = {cur, n_cur, updated, opts};
+    err = build_then_append(out, feed_fn, &j);
+    free(cur);
     if (err)
         sg_errf(err, msg, msgn, "Atom feed: %s", sg_strerror(err));
     return err;
