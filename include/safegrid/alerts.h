@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "safegrid/buf.h"
+#include "safegrid/config.h"
 #include "safegrid/error.h"
 
 /** The XML namespace of CAP 1.2. */
@@ -306,6 +307,11 @@ sg_err sg_alert_write_atom(const sg_alert *const *set, size_t n, const sg_alert_
 sg_err sg_alert_area_from_wkb(sg_alert_area *area, const char *name, const char *code,
                               const unsigned char *wkb, size_t wkb_len, size_t max_points,
                               const char *geocode_name, char *msg, size_t n);
+
+/** Reads the configuration key alerts.max_polygon_points into *out (SG_ALERT_DEFAULT_MAX_POINTS
+ *  when unset). SG_INVAL (msg says why; *out untouched) for a value that is not an integer
+ *  from 4 to 100000. c may be NULL for the default. */
+sg_err sg_alert_max_points(const sg_config *c, size_t *out, char *msg, size_t n);
 
 /** Parses a CAP time "YYYY-MM-DDThh:mm:ss+hh:mm" (a numeric offset, never "Z"; no fraction)
  *  into *out (has = 1). SG_INVAL with msg otherwise; *out untouched. */

@@ -289,6 +289,20 @@ sg_err sg_alert_area_add_circle(sg_alert_area *area, double lat, double lon, dou
     return SG_OK;
 }
 
+sg_err sg_alert_max_points(const sg_config *c, size_t *out, char *msg, size_t n)
+{
+    long v = SG_ALERT_DEFAULT_MAX_POINTS;
+    if (c != NULL && (sg_config_get_int(c, "alerts.max_polygon_points", SG_ALERT_DEFAULT_MAX_POINTS,
+                                        &v) != SG_OK ||
+                      v < 4 || v > 100000))
+        return sg_errf(SG_INVAL, msg, n,
+                       "alerts.max_polygon_points: \"%s\" is not a number of points from 4 to "
+                       "100000 (a CAP polygon needs 4)",
+                       sg_config_get(c, "alerts.max_polygon_points", ""));
+    *out = (size_t)v;
+    return SG_OK;
+}
+
 /* ---------------------------------------------------------------------------------- */
 /* Times                                                                               */
 

@@ -940,6 +940,63 @@ static void test_area_errors(void **state)
     assert_int_equal(ar.n_geocodes, 0);
 }
 
+static void test_max_points_config(void **state)
+{
+    (void)state;
+    size_t v = 0;
+    char msg[320] = "";
+    assert_int_equal(sg_alert_max_points(NULL, &v, msg, sizeof msg), SG_OK);
+    assert_int_equal(v, 100);
+    sg_config *c;
+    assert_int_equal(sg_config_new(&c), SG_OK);
+    assert_int_equal(sg_alert_max_points(c, &v, msg, sizeof msg), SG_OK);
+    assert_int_equal(v, 100);
+    assert_int_equal(sg_config_set(c, "alerts.max_polygon_points", "64"), SG_OK);
+    assert_int_equal(sg_alert_max_points(c, &v, msg, sizeof msg), SG_OK);
+    assert_int_equal(v, 64);
+    static const char *const bad[] = {"3", "-5", "many", "1000000"};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(sg_config_set(c, "alerts.max_polygon_points", bad[i]), SG_OK);
+        assert_int_equal(sg_alert_max_points(c, &v, msg, sizeof msg), SG_INVAL);
+        assert_non_null(strstr(msg, "alerts.max_polygon_points"));
+        assert_int_equal(v, 64);
+    }
+    sg_config_free(c);
+}
+
+/* Documents that are valid CAP in forms our writer does not use: Latin-1, an xsi attribute,
+ * a prefixed namespace, white space around typed values. */
+static void test_reader_accepts(void **state)
+{
+    (void)state;
+    static const char doc[] =
+        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n"
+        "<cap:alert xmlns:cap=\"urn:oasis:names:tc:emergency:cap:1.2\" "
+        "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+        "xsi:schemaLocation=\"urn:oasis:names:tc:emergency:cap:1.2 cap12.xsd\">"
+        "<cap:identifier>x-1</cap:identifier><cap:sender>s@example</cap:sender>"
+        "<cap:sent> 2026-12-07T21:00:00-03:00 </cap:sent><cap:status>Test</cap:status>"
+        "<cap:msgType>Alert</cap:msgType><cap:scope>Public</cap:scope>"
+        "<cap:info><cap:category> Safety </cap:category><cap:event>Pra\xe7"
+        "a Sete</cap:event>"
+        "<cap:urgency>Unknown</cap:urgency><cap:severity>Unknown</cap:severity>"
+        "<cap:certainty>Unknown</cap:certainty></cap:info></cap:alert>";
+    sg_alert a;
+    sg_alert_init(&a);
+    char msg[320] = "";
+    sg_err e = sg_alert_read_cap(doc, sizeof doc - 1, &a, msg, sizeof msg);
+    if (e)
+        fprintf(stderr, "%s\n", msg);
+    assert_int_equal(e, SG_OK);
+    assert_int_equal(a.sent.t, 1796688000);
+    assert_int_equal(a.status, SG_ALERT_TEST);
+    assert_int_equal(a.infos[0].categories, 1u << SG_ALERT_CAT_SAFETY);
+    assert_string_equal(a.infos[0].event, "Pra\xc3\xa7"
+                                          "a Sete"); /* UTF-8 now */
+    roundtrip(&a);
+    sg_alert_fini(&a);
+}
+
 /* Every document of the fuzz corpus that the reader accepts is written back as a document
  * that the official schema accepts, and round-trips. */
 static void test_fuzz_corpus_validates(void **state)
@@ -988,6 +1045,8 @@ int main(void)
         cmocka_unit_test(test_area_from_bh),
         cmocka_unit_test(test_area_errors),
         cmocka_unit_test(test_fuzz_corpus_validates),
+        cmocka_unit_test(test_max_points_config),
+        cmocka_unit_test(test_reader_accepts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
