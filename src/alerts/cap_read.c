@@ -174,8 +174,10 @@ static void fail(reader *r, sg_err err, const char *fmt, ...)
                  : snprintf(r->msg + k, sizeof r->msg - (size_t)k, "%s%s", i ? "/" : "", f->name);
     }
     if (k >= 0 && (size_t)k < sizeof r->msg - 2) {
-        r->msg[k++] = ':';
-        r->msg[k++] = ' ';
+        if (r->depth > 0) { /* after the path; outside the root there is none */
+            r->msg[k++] = ':';
+            r->msg[k++] = ' ';
+        }
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(r->msg + k, sizeof r->msg - (size_t)k, fmt, ap);

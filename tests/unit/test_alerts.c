@@ -641,6 +641,12 @@ static void test_bad_documents(void **state)
     assert_int_equal(sg_alert_read_cap("", 0, &a, msg, sizeof msg), SG_INVAL);
     assert_int_equal(sg_alert_read_cap("{\"alert\":1}", 11, &a, msg, sizeof msg), SG_INVAL);
     assert_non_null(strstr(msg, "not well-formed"));
+    /* Outside the root element there is no path, and the message says so plainly. */
+    static const char other[] = "<?xml version=\"1.0\"?>\n<feed xmlns=\"urn:x\"/>";
+    assert_int_equal(sg_alert_read_cap(other, sizeof other - 1, &a, msg, sizeof msg), SG_INVAL);
+    assert_string_equal(msg, "line 2: not a CAP 1.2 document: the root element is <feed> in "
+                             "namespace \"urn:x\" (expected <alert> in "
+                             "urn:oasis:names:tc:emergency:cap:1.2)");
     free(good);
 }
 
