@@ -285,7 +285,8 @@ typedef struct sg_alert_feed_opts {
  * (type application/cap+xml). The feed's updated time is the latest of the alerts' sent
  * times and of expiry times that have passed, so that it changes exactly when the set or
  * the time changes what the feed shows. SG_INVAL if opts lacks id, title, cap_base or
- * author; SG_TOOBIG (out as before the call); SG_NOMEM.
+ * author, if lang is not a language tag, or if a current alert fails sg_alert_validate;
+ * SG_TOOBIG (out as before the call); SG_NOMEM.
  */
 sg_err sg_alert_write_atom(const sg_alert *const *set, size_t n, const sg_alert_feed_opts *opts,
                            int64_t now, sg_buf *out, char *msg, size_t msgn);

@@ -418,7 +418,7 @@ static int cap_token_ok(const char *s)
 }
 
 /* xs:language: [a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})* */
-static int language_ok(const char *s)
+int sg_alert_language_ok(const char *s)
 {
     int first = 1;
     for (;;) {
@@ -577,7 +577,7 @@ static sg_err area_ok(vctx *v, const sg_alert_area *ar)
 static sg_err info_ok(vctx *v, const sg_alert *a, const sg_alert_info *in)
 {
     sg_err err;
-    if (in->language && !language_ok(in->language))
+    if (in->language && !sg_alert_language_ok(in->language))
         return bad(v, "language", "\"%.40s\" is not an RFC 3066 language tag", in->language);
     if ((in->categories & ((1u << SG_ALERT_N_CATEGORIES) - 1)) == 0)
         return bad(v, "category", "at least one category is required", NULL);

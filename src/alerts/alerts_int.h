@@ -24,6 +24,9 @@ extern const char *const sg_alert_certainty_names[5];
  *  (at most 17), into buf of size n (at least 40). */
 void sg_alert_fmt_double(double v, char *buf, size_t n);
 
+/** Whether s is a language tag of RFC 3066's form (xs:language). */
+int sg_alert_language_ok(const char *s);
+
 /** Index of s in names[0..n), or -1. */
 int sg_alert_name_index(const char *const *names, size_t n, const char *s);
 

@@ -476,6 +476,8 @@ sg_err sg_alert_write_atom(const sg_alert *const *set, size_t n, const sg_alert_
     if (opts == NULL || !opts->id || !opts->id[0] || !opts->title || !opts->cap_base ||
         !opts->cap_base[0] || !opts->author || !opts->author[0])
         return sg_errf(SG_INVAL, msg, msgn, "feed: id, title, cap_base and author are required");
+    if (opts->lang && !sg_alert_language_ok(opts->lang))
+        return sg_errf(SG_INVAL, msg, msgn, "feed: \"%.40s\" is not a language tag", opts->lang);
     const sg_alert **sup = malloc((n ? n : 1) * sizeof(*sup));
     const sg_alert **cur = malloc((n ? n : 1) * sizeof(*cur));
     if (sup == NULL || cur == NULL) {

@@ -787,7 +787,11 @@ static void test_atom_feed(void **state)
     assert_null(strstr(b.data, "<entry>"));
     assert_non_null(strstr(b.data, "<updated>2026-12-08T06:02:00Z</updated>"));
     assert_atom_valid(&b);
-    /* Required options. */
+    /* Required options, and a language tag that is one. */
+    o.lang = "zh CN";
+    assert_int_equal(sg_alert_write_atom(set, n, &o, now, &b, msg, sizeof msg), SG_INVAL);
+    assert_non_null(strstr(msg, "not a language tag"));
+    o.lang = NULL;
     o.author = NULL;
     assert_int_equal(sg_alert_write_atom(set, n, &o, now, &b, msg, sizeof msg), SG_INVAL);
     sg_buf_fini(&b);
