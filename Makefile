@@ -14,7 +14,7 @@ WARN    := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 ifeq ($(CI),true)
 WARN    += -Werror
 endif
-PKGS    := sqlite3 libmicrohttpd jansson gdal proj libsodium readosm
+PKGS    := sqlite3 libmicrohttpd jansson gdal proj libsodium readosm expat
 # Dependencies' headers are system headers: their own pedantic warnings are not ours.
 DEPCFLAGS := $(patsubst -I%,-isystem %,$(filter-out -I/usr/include,\
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(shell geos-config --cflags 2>/dev/null)))
@@ -71,11 +71,11 @@ build/fuzz/%.o: src/%.c $(HDRS)
 	$(FUZZCC) $(WARN) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
 
 build/rel/libsafegrid.a: $(REL_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 build/san/libsafegrid.a: $(SAN_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 build/fuzz/libsafegrid.a: $(FUZZ_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 build/rel/safegrid: src/cli/main.c build/rel/libsafegrid.a
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $< build/rel/libsafegrid.a $(DEPLIBS) -o $@
