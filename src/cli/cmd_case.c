@@ -16,6 +16,8 @@
 #include "cli/cli.h"
 #include "safegrid/area.h"
 #include "safegrid/case.h"
+#include "safegrid/case_json.h"
+#include "safegrid/intake.h"
 #include "safegrid/store.h"
 #include "safegrid/timefmt.h"
 
@@ -72,28 +74,17 @@ static json_t *str_json(const char *s)
     return s ? json_string(s) : json_null();
 }
 
-static json_t *case_json(const sg_case *k)
+/* Case JSON is written by the API's own writer (safegrid/case_json.h), as compact text:
+ * the same members, codes and number formatting as GET /api/v1/cases/{id}. */
+#define CASE_JSON_MAX (64u << 20)
+
+/* Prints the text of b and a newline, or says that it could not be written (err). */
+static int print_buf(sg_buf *b, sg_err err)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_integer(k->id));
-    json_object_set_new(o, "type", json_string(k->type));
-    json_object_set_new(o, "category", json_string(k->category));
-    json_object_set_new(o, "status", json_string(k->status));
-    json_object_set_new(o, "priority", json_integer(k->priority));
-    json_object_set_new(o, "title", str_json(k->title));
-    json_object_set_new(o, "description", str_json(k->description));
-    json_object_set_new(o, "lon", isfinite(k->lon) ? json_real(k->lon) : json_null());
-    json_object_set_new(o, "lat", isfinite(k->lat) ? json_real(k->lat) : json_null());
-    json_object_set_new(o, "area_id", k->area_id ? json_integer(k->area_id) : json_null());
-    json_object_set_new(o, "org_id", k->org_id ? json_integer(k->org_id) : json_null());
-    json_object_set_new(o, "created_at", time_json(k->created_at));
-    json_object_set_new(o, "updated_at", time_json(k->updated_at));
-    json_object_set_new(o, "due_at", time_json(k->due_at));
-    json_object_set_new(o, "closed_at", time_json(k->closed_at));
-    json_object_set_new(o, "escalations", json_integer(k->escalations));
-    json_object_set_new(o, "tracking_code", json_string(k->tracking_code));
-    json_object_set_new(o, "version", json_integer(k->version));
-    return o;
+    if (!err)
+        puts(b->data);
+    sg_buf_fini(b);
+    return err ? cli_fail("cannot write the JSON: %s", sg_strerror(err)) : 0;
 }
 
 static json_t *event_json(const sg_event *e)
@@ -145,22 +136,34 @@ static int cmd_case_new(cli *c)
     if (bad)
         return cli_usage_error(c, "unknown role '%s'", cli_opt_value(c, "role"));
     sg_store *s;
-    int rc = cli_open_store(c, &s);
+    sg_areas *areas;
+    int rc = cli_open_areas(c, &s, &areas);
     if (rc)
         return rc;
+    /* The one intake that the web API, Open311 and the CSV import use: the contact is
+     * sealed with the database's field key, the place located once, the case routed. */
+    sg_principal p = {.name = who.name, .role = who.role};
+    sg_intake_case ic = {.c = in, .contact = cli_opt_value(c, "contact")};
     sg_case k;
     char msg[300];
-    sg_err err = sg_case_create(s, &who, &in, &k, msg, sizeof msg);
+    sg_err err = sg_intake_create(s, &p, c->sv.key, &ic, &k, msg, sizeof msg);
+    sg_buf b;
+    sg_buf_init(&b, CASE_JSON_MAX);
+    sg_err jerr = !err && c->json ? sg_case_json_write(&b, &k, areas) : SG_OK;
+    sg_areas_release(areas);
     cli_close_store(c);
-    if (err)
+    if (err) {
+        sg_buf_fini(&b);
         return cli_fail("%s", msg);
+    }
     if (c->json)
-        cli_print_json(case_json(&k));
+        rc = print_buf(&b, jerr);
     else
         printf("case %lld created, status %s, tracking code %s\n", (long long)k.id, k.status,
                k.tracking_code);
+    sg_buf_fini(&b);
     sg_case_fini(&k);
-    return 0;
+    return rc;
 }
 
 static int cmd_case_list(cli *c)
@@ -198,61 +201,58 @@ static int cmd_case_list(cli *c)
     if (cli_opt_value(c, "overdue"))
         f.overdue_at = (int)time(NULL);
     sg_store *s;
-    int rc = cli_open_store(c, &s);
+    sg_areas *areas;
+    int rc = cli_open_areas(c, &s, &areas);
     if (rc)
         return rc;
-    if (cli_opt_value(c, "area") || cli_opt_value(c, "org")) {
-        /* Codes to ids. */
-        const char *bad = NULL;
-        if (cli_opt_value(c, "area")) {
-            sg_area_row *av = NULL;
-            size_t n = 0;
-            sg_store_areas_list(s, 0, &av, &n);
-            for (size_t i = 0; i < n; i++)
-                if (strcmp(av[i].code, cli_opt_value(c, "area")) == 0)
-                    f.area_id = av[i].id;
-            sg_area_rows_free(av, n);
-            if (f.area_id == 0)
-                bad = "area";
-        }
-        if (cli_opt_value(c, "org")) {
-            sg_org_row *ov = NULL;
-            size_t n = 0;
-            sg_store_org_list(s, &ov, &n);
-            for (size_t i = 0; i < n; i++)
-                if (strcmp(ov[i].code, cli_opt_value(c, "org")) == 0)
-                    f.org_id = ov[i].id;
-            free(ov);
-            if (f.org_id == 0)
-                bad = "organisation";
-        }
-        if (bad) {
-            cli_close_store(c);
-            return cli_fail("no %s with code '%s'", bad,
-                            cli_opt_value(c, strcmp(bad, "area") == 0 ? "area" : "org"));
-        }
+    const char *code = cli_opt_value(c, "area");
+    const sg_area_row *ar = code ? sg_areas_find(areas, code) : NULL;
+    const char *bad = code && !ar ? "area" : NULL;
+    f.area_id = ar ? ar->id : 0;
+    if (!bad && (code = cli_opt_value(c, "org")) != NULL) {
+        const sg_org_row *org = sg_areas_find_org(areas, code);
+        bad = org ? NULL : "organisation";
+        f.org_id = org ? org->id : 0;
+    }
+    if (bad) {
+        sg_areas_release(areas);
+        cli_close_store(c);
+        return cli_fail("no %s with code '%s'", bad, code);
     }
     sg_case_list l;
     sg_err err = sg_store_case_list(s, &f, &l);
+    sg_buf b;
+    sg_buf_init(&b, CASE_JSON_MAX);
+    sg_err jerr = SG_OK;
+    if (!err && c->json) {
+        /* The shape of GET /api/v1/cases: {"cases": [...], "next_cursor": ID or null}. */
+        jerr = sg_buf_puts(&b, "{\"cases\":[");
+        for (size_t i = 0; i < l.n_items && !jerr; i++) {
+            jerr = i ? sg_buf_puts(&b, ",") : SG_OK;
+            jerr = jerr ? jerr : sg_case_json_write(&b, &l.items[i], areas);
+        }
+        jerr = jerr ? jerr : sg_buf_puts(&b, "],\"next_cursor\":");
+        jerr = jerr            ? jerr
+               : l.next_cursor ? sg_buf_printf(&b, "%lld}", (long long)l.next_cursor)
+                               : sg_buf_puts(&b, "null}");
+    }
+    sg_areas_release(areas);
     cli_close_store(c);
-    if (err)
+    if (err) {
+        sg_buf_fini(&b);
         return cli_fail("cannot list cases: %s", sg_strerror(err));
+    }
     if (c->json) {
-        json_t *o = json_object(), *a = json_array();
-        for (size_t i = 0; i < l.n_items; i++)
-            json_array_append_new(a, case_json(&l.items[i]));
-        json_object_set_new(o, "cases", a);
-        json_object_set_new(o, "next_cursor",
-                            l.next_cursor ? json_integer(l.next_cursor) : json_null());
-        cli_print_json(o);
+        rc = print_buf(&b, jerr);
     } else {
         for (size_t i = 0; i < l.n_items; i++)
             print_case_line(&l.items[i]);
         if (l.next_cursor)
             printf("(more: --cursor %lld)\n", (long long)l.next_cursor);
     }
+    sg_buf_fini(&b);
     sg_case_list_fini(&l);
-    return 0;
+    return rc;
 }
 
 /* Opens the store and reads the case named by the first argument, an id or a tracking
@@ -284,17 +284,34 @@ static int cmd_case_show(cli *c)
     sg_event *ev = NULL;
     size_t n = 0;
     err = sg_store_case_events(s, k.id, &ev, &n);
+    sg_buf b;
+    sg_buf_init(&b, CASE_JSON_MAX);
+    sg_err jerr = SG_OK;
+    if (!err && c->json) {
+        /* The case as the API writes it (area and organisation by their codes), with its
+         * timeline as one more member. */
+        sg_areas *areas = NULL;
+        char am[300];
+        err = sg_areas_acquire(s, &areas, am, sizeof am);
+        json_t *a = json_array();
+        for (size_t i = 0; a && i < n; i++)
+            json_array_append_new(a, event_json(&ev[i]));
+        char *tl = a ? json_dumps(a, JSON_COMPACT) : NULL;
+        jerr = err ? SG_OK : sg_buf_puts(&b, "{");
+        jerr = err || jerr ? jerr : sg_case_json_fields(&b, &k, areas);
+        jerr = err || jerr ? jerr : tl ? sg_buf_printf(&b, ",\"timeline\":%s}", tl) : SG_NOMEM;
+        free(tl);
+        json_decref(a);
+        sg_areas_release(areas);
+    }
     cli_close_store(c);
     if (err) {
+        sg_buf_fini(&b);
         sg_case_fini(&k);
-        return cli_fail("cannot read the timeline: %s", sg_strerror(err));
+        return cli_fail("cannot read the case: %s", sg_strerror(err));
     }
     if (c->json) {
-        json_t *o = case_json(&k), *a = json_array();
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(a, event_json(&ev[i]));
-        json_object_set_new(o, "timeline", a);
-        cli_print_json(o);
+        rc = print_buf(&b, jerr);
     } else {
         char t1[40], t2[40];
         fmt_time(k.created_at, t1, sizeof t1);
@@ -521,14 +538,18 @@ static int cmd_summary(cli *c)
 static const cli_cmd cmds[] = {
     CLI_CMD("case", "new", cmd_case_new,
             "case new --type TYPE --category CODE [--priority 1-4] [--title T] [--description D] "
-            "[--lon X --lat Y]",
-            "Opens a case. Prints its id and public tracking code.", 0, 0,
-            {"type", 0, "TYPE", "case type: " SG_CASE_TYPES, NULL},
+            "[--lon X --lat Y] [--contact TEXT]",
+            "Opens a case through the same intake as the web API, Open311 and the CSV import. "
+            "Prints its id and public tracking code.",
+            0, 0, {"type", 0, "TYPE", "case type: " SG_CASE_TYPES, NULL},
             {"category", 0, "CODE", "category code (see category list)", NULL},
             {"priority", 0, "N", "1 (most urgent) to 4; default 3", NULL},
             {"title", 0, "TEXT", "short title (at most 200 characters)", NULL},
             {"description", 0, "TEXT", "description (at most 4,000 characters)", NULL},
             {"lon", 0, "DEG", "longitude, WGS84", NULL}, {"lat", 0, "DEG", "latitude, WGS84", NULL},
+            {"contact", 0, "TEXT",
+             "the reporter's contact, sealed with the database's field key (at most 200 bytes)",
+             NULL},
             O_ACTOR, O_ROLE, CLI_O_JSON),
     CLI_CMD("case", "list", cmd_case_list,
             "case list [--type T] [--status S|open] [--category C] [--from DATE] [--to DATE] "
