@@ -212,7 +212,6 @@ typedef struct sg_patrol_db_opts {
     sg_patrol_opts part;      /**< partition options */
     const char *geojson_path; /**< where to write the beats' areas as GeoJSON (NULL: not) */
     const char *table_path;   /**< where to write the table of beats as CSV (NULL: not) */
-    const char *previous;     /**< a previous plan's GeoJSON: relabel to keep its labels */
 } sg_patrol_db_opts;
 
 /** Sets defaults: level 3, all-day band, default band boundaries, UTC, queen contiguity,
@@ -222,10 +221,10 @@ void sg_patrol_db_opts_init(sg_patrol_db_opts *o);
 /** The result of sg_patrol_plan_db: the plan and its areas' codes. */
 typedef struct sg_patrol_db_plan {
     sg_patrol_plan plan;
-    char **code;        /**< plan.n area codes */
-    size_t n_cases;     /**< cases counted */
-    size_t n_unplaced;  /**< cases matching the filters outside the district's areas */
-    double moved_share; /**< with `previous`: share of areas whose beat changed; else NAN */
+    char **code;       /**< plan.n area codes */
+    size_t n_cases;    /**< cases counted */
+    size_t n_unplaced; /**< cases matching the filters outside the district's areas */
+    double *workload;  /**< plan.n workloads of the areas in the band */
 } sg_patrol_db_plan;
 
 /** Plans beats for the areas of a district from the cases in a database: the workload of an

@@ -507,6 +507,93 @@ static void test_bh_bands(void **state)
     }
 }
 
+/* The function behind `safegrid patrol plan`: Belo Horizonte loaded through the CLI (as
+ * test_analyze_db loads it), K = 12 over the day. Its workload per area must be the one
+ * computed above from the source files (same occurrences, categories and local times), its
+ * GeoJSON must hold every area once with a beat, and networkx must find every beat of the
+ * GeoJSON connected under spdep's neighbours. */
+static void test_bh_plan_from_database(void **state)
+{
+    (void)state;
+    bh *b = g_bh;
+    const char *bin = getenv("SG_BIN") ? getenv("SG_BIN") : "build/san/safegrid";
+    char db[256], cmd[4096], out[4096], gj[256], tab[256];
+    snprintf(db, sizeof db, "%s/bh.db", b->dir);
+    snprintf(cmd, sizeof cmd,
+             "%s init --db %s >/dev/null && %s import areas " DATA
+             "BairroBH.MIF --code CDBAI --name nobai --srs '" BH_SRS "' --db %s >/dev/null 2>&1 && "
+             "%s import cases " DATA "OcorrenciasBH.csv --delimiter ';' --encoding LATIN1 --type "
+             "incident --category Nat --create-categories --x X --y Y --srs '" BH_SRS
+             "' --time DataHora --time-format '%%d/%%m/%%Y %%H:%%M:%%S' --tz America/Sao_Paulo "
+             "--id COD --log-level warn --db %s >/dev/null 2>&1",
+             bin, db, bin, db, bin, db);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    snprintf(gj, sizeof gj, "%s/plan.geojson", b->dir);
+    snprintf(tab, sizeof tab, "%s/plan.csv", b->dir);
+    sg_patrol_db_opts o;
+    sg_patrol_db_opts_init(&o);
+    o.db = db;
+    o.k = 12;
+    o.tz = "America/Sao_Paulo";
+    o.geojson_path = gj;
+    o.table_path = tab;
+    sg_patrol_db_plan p;
+    char msg[256];
+    if (sg_patrol_plan_db(&o, &p, msg, sizeof msg) != SG_OK)
+        fail_msg("%s", msg);
+    assert_int_equal(p.plan.n, 240);
+    assert_int_equal(p.n_cases, 6494);
+    assert_true(p.plan.feasible);
+    size_t differ = 0;
+    for (size_t i = 0; i < 240; i++) {
+        size_t j = bh_index(b, p.code[i]);
+        assert_true(j != SIZE_MAX);
+        differ += fabs(p.workload[i] - b->all[j]) > 1e-9;
+    }
+    assert_int_equal(differ, 0);
+
+    /* The GeoJSON: every area once, beats 1..12, connected per networkx. */
+    json_error_t je;
+    json_t *fc = json_load_file(gj, 0, &je);
+    if (fc == NULL)
+        fail_msg("GeoJSON: %s", je.text);
+    json_t *feats = json_object_get(fc, "features");
+    assert_int_equal(json_array_size(feats), 240);
+    unsigned beat[240];
+    for (size_t i = 0; i < 240; i++)
+        beat[i] = UINT32_MAX;
+    for (size_t i = 0; i < 240; i++) {
+        json_t *pr = json_object_get(json_array_get(feats, i), "properties");
+        size_t j = bh_index(b, json_string_value(json_object_get(pr, "code")));
+        assert_true(j != SIZE_MAX && beat[j] == UINT32_MAX);
+        json_int_t bt = json_integer_value(json_object_get(pr, "beat"));
+        assert_true(bt >= 1 && bt <= 12);
+        beat[j] = (unsigned)bt - 1;
+        assert_non_null(json_object_get(json_array_get(feats, i), "geometry"));
+    }
+    json_decref(fc);
+    check_networkx(b->dir, beat, 240);
+    print_message("database plan K=12: shares %.4f-%.4f, edge cut %zu\n", p.plan.min_share,
+                  p.plan.imbalance, p.plan.edge_cut);
+    sg_patrol_db_plan_fini(&p);
+
+    /* The table has a header and 12 rows. */
+    snprintf(cmd, sizeof cmd, "wc -l < %s", tab);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    assert_int_equal(atoi(out), 13);
+
+    /* Errors: an unknown district, more beats than areas, a bad zone. */
+    o.district = "nowhere";
+    assert_int_equal(sg_patrol_plan_db(&o, &p, msg, sizeof msg), SG_NOTFOUND);
+    assert_non_null(strstr(msg, "nowhere"));
+    o.district = NULL;
+    o.k = 241;
+    assert_int_equal(sg_patrol_plan_db(&o, &p, msg, sizeof msg), SG_INVAL);
+    o.k = 12;
+    o.tz = "Mars/Olympus";
+    assert_int_equal(sg_patrol_plan_db(&o, &p, msg, sizeof msg), SG_INVAL);
+}
+
 /* ---- small graphs: islands, infeasible plans, bad input ----------------------------------- */
 
 /* Weights of an undirected graph given as an edge list. */
@@ -617,6 +704,7 @@ int main(void)
         cmocka_unit_test(test_bh_workload_against_awk),
         cmocka_unit_test(test_bh_beats_beside_gpmetis),
         cmocka_unit_test(test_bh_bands),
+        cmocka_unit_test(test_bh_plan_from_database),
     };
     return cmocka_run_group_tests(tests, bh_setup, bh_teardown);
 }
