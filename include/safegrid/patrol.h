@@ -113,6 +113,9 @@ typedef struct sg_patrol_opts {
     int seed;           /**< METIS_OPTION_SEED; default -1 (METIS's own default) */
     unsigned max_moves; /**< most refinement moves; 0 = 20 * n */
     int refine;         /**< 1 (default) refine for balance; 0 METIS's partition as is */
+    int attach_groups;  /**< 0 (default): areas in separate groups (no chain of neighbours
+                             between them) make the plan infeasible; 1: every group but the
+                             largest is attached whole to the nearest area, as islands are */
 } sg_patrol_opts;
 
 /** Sets the defaults documented in sg_patrol_opts. */
@@ -142,7 +145,8 @@ typedef struct sg_patrol_plan {
     double imbalance;       /**< max beat workload / mean, after refinement */
     double min_share;       /**< min beat workload / mean, after refinement */
     size_t n_moves;         /**< areas moved by the refinement */
-    size_t n_islands;       /**< areas without neighbours, attached to the nearest area */
+    size_t n_islands;       /**< areas attached to the nearest area: those without neighbours
+                                 and, with attach_groups, those of the smaller groups */
     int feasible;           /**< 1 when every beat is contiguous and within the tolerance */
     char reason[256];       /**< why not, when feasible == 0 */
 } sg_patrol_plan;

@@ -500,10 +500,44 @@ sg_err sg_patrol_partition(const sg_patrol_input *in, const sg_patrol_opts *opts
     if (gh == NULL)
         goto fail;
 
-    /* Vertices are the areas with neighbours; each island is anchored to the nearest. */
+    /* Vertices are the areas with neighbours (with attach_groups: those of the largest
+     * group of areas joined by contiguity); each island, and each smaller group as a whole,
+     * is anchored to the nearest vertex by centroid distance. */
+    size_t *acomp = malloc(n * sizeof *acomp), *csize = calloc(n, sizeof *csize);
+    if (acomp == NULL || csize == NULL) {
+        free(acomp);
+        free(csize);
+        goto fail;
+    }
+    size_t main_comp = 0;
+    if (o.attach_groups) {
+        for (size_t i = 0; i < n; i++)
+            acomp[i] = SIZE_MAX;
+        size_t nca = 0;
+        for (size_t s0 = 0; s0 < n; s0++) {
+            if (acomp[s0] != SIZE_MAX)
+                continue;
+            size_t head = 0, tail = 0;
+            queue[tail++] = s0;
+            acomp[s0] = nca;
+            while (head < tail) {
+                size_t v = queue[head++];
+                csize[nca]++;
+                for (size_t e = in->adj->start[v]; e < in->adj->start[v + 1]; e++)
+                    if (acomp[in->adj->nbr[e]] == SIZE_MAX) {
+                        acomp[in->adj->nbr[e]] = nca;
+                        queue[tail++] = in->adj->nbr[e];
+                    }
+            }
+            nca++;
+        }
+        for (size_t c = 1; c < nca; c++)
+            main_comp = csize[c] > csize[main_comp] ? c : main_comp;
+    }
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        int island = in->adj->start[i + 1] == in->adj->start[i];
+        int island = in->adj->start[i + 1] == in->adj->start[i] ||
+                     (o.attach_groups && acomp[i] != main_comp);
         vid[i] = island ? SIZE_MAX : m;
         m += !island;
         p.n_islands += island;
@@ -511,39 +545,66 @@ sg_err sg_patrol_partition(const sg_patrol_input *in, const sg_patrol_opts *opts
     if (m == 0) {
         say(msg, msg_len, "no two areas touch: contiguous beats cannot be drawn");
         err = SG_INVAL;
+        free(acomp);
+        free(csize);
         goto fail;
     }
+    for (size_t i = 0; i < n; i++)
+        anchor[i] = i;
     if (p.n_islands) {
         const double *px = in->cx, *py = in->cy;
         if (px == NULL || py == NULL) {
             cx = malloc(n * sizeof *cx);
             cy = malloc(n * sizeof *cy);
-            if (!cx || !cy)
+            err = cx && cy ? centroids(gh, in, cx, cy, msg, msg_len) : SG_NOMEM;
+            if (err) {
+                free(acomp);
+                free(csize);
                 goto fail;
-            err = centroids(gh, in, cx, cy, msg, msg_len);
-            if (err)
-                goto fail;
+            }
             err = SG_NOMEM;
             px = cx;
             py = cy;
         }
+        double *dist = malloc(n * sizeof *dist);
+        size_t *best_of = malloc(n * sizeof *best_of);
+        if (dist == NULL || best_of == NULL) {
+            free(dist);
+            free(best_of);
+            free(acomp);
+            free(csize);
+            goto fail;
+        }
         for (size_t i = 0; i < n; i++) {
-            anchor[i] = i;
+            dist[i] = INFINITY;
+            best_of[i] = SIZE_MAX;
             if (vid[i] != SIZE_MAX)
                 continue;
-            double best = INFINITY;
             for (size_t j = 0; j < n; j++) {
                 double d = hypot(px[i] - px[j], py[i] - py[j]);
-                if (vid[j] != SIZE_MAX && d < best) {
-                    best = d;
+                if (vid[j] != SIZE_MAX && d < dist[i]) {
+                    dist[i] = d;
                     anchor[i] = j;
                 }
             }
         }
-    } else {
-        for (size_t i = 0; i < n; i++)
-            anchor[i] = i;
+        if (o.attach_groups) {
+            /* A group follows the anchor of its member nearest to the main group. */
+            for (size_t i = 0; i < n; i++)
+                if (vid[i] == SIZE_MAX) {
+                    size_t c = acomp[i];
+                    if (best_of[c] == SIZE_MAX || dist[i] < dist[best_of[c]])
+                        best_of[c] = i;
+                }
+            for (size_t i = 0; i < n; i++)
+                if (vid[i] == SIZE_MAX)
+                    anchor[i] = anchor[best_of[acomp[i]]];
+        }
+        free(dist);
+        free(best_of);
     }
+    free(acomp);
+    free(csize);
 
     g.m = m;
     g.xadj = malloc((m + 1) * sizeof *g.xadj);

@@ -667,6 +667,22 @@ static void test_islands_and_infeasible(void **state)
     assert_non_null(strstr(p.reason, "separate groups"));
     sg_patrol_plan_fini(&p);
 
+    /* The same with attach_groups: the group {3,4,5} (centroids x = 10, 11, 12) follows
+     * the area of {0,1,2} (x = 0, 1, 2) nearest to its nearest member: area 2. */
+    double gx[6] = {0, 1, 2, 10, 11, 12}, gy[6] = {0};
+    in2.cx = gx;
+    in2.cy = gy;
+    in2.k = 2;
+    sg_patrol_opts go;
+    sg_patrol_opts_init(&go);
+    go.attach_groups = 1;
+    assert_int_equal(sg_patrol_partition(&in2, &go, &p, msg, sizeof msg), SG_OK);
+    assert_int_equal(p.n_islands, 3);
+    for (int i = 3; i < 6; i++)
+        assert_int_equal(p.beat[i], p.beat[2]);
+    assert_true(p.beats[0].contiguous && p.beats[1].contiguous);
+    sg_patrol_plan_fini(&p);
+
     /* Bad input. */
     in2.k = 0;
     assert_int_equal(sg_patrol_partition(&in2, NULL, &p, msg, sizeof msg), SG_INVAL);
