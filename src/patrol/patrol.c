@@ -95,13 +95,24 @@ static sg_err union_pp(GEOSContextHandle_t gh, const unsigned char *const *wkb,
         parts[got] = GEOSWKBReader_read_r(gh, rd, wkb[a], wkb_len[a]);
         if (parts[got] == NULL)
             goto done;
-        got++;
+        if (GEOSisEmpty_r(gh, parts[got]) == 1) /* nothing to add (us-atlas has three) */
+            GEOSGeom_destroy_r(gh, parts[got]);
+        else
+            got++;
     }
     coll = GEOSGeom_createCollection_r(gh, GEOS_GEOMETRYCOLLECTION, parts, (unsigned)got);
     if (coll == NULL)
         goto done;
     got = 0; /* the collection owns the parts now */
     u = GEOSUnaryUnion_r(gh, coll);
+    if (u == NULL) {
+        /* A topology error on invalid input: union the repaired polygons instead. */
+        GEOSGeometry *valid = GEOSMakeValid_r(gh, coll);
+        if (valid) {
+            u = GEOSUnaryUnion_r(gh, valid);
+            GEOSGeom_destroy_r(gh, valid);
+        }
+    }
     double a = 0, p = 0;
     if (u == NULL || GEOSArea_r(gh, u, &a) != 1 || GEOSLength_r(gh, u, &p) != 1 || !(a > 0) ||
         !(p > 0))
