@@ -8,7 +8,8 @@
  * gpmetis's so that a fast but worse plan shows.
  *
  * Data: Belo Horizonte's 240 neighbourhoods (BairroBH.MIF, Debian libterralib-doc) with the
- * occurrence count of each as workload (tests/fixtures/stats/spdep/bh_localG.csv), K = 12;
+ * occurrence count of each as workload (tests/fixtures/stats/spdep/bh_localG.csv), K = 12
+ * (then 8 and 16);
  * and for scale the 3,230 US counties of npm us-atlas (counties-albers-10m.json, a planar
  * projection) with equal workload per county (no case data exists for them), K = 50, with
  * the counties cut off from the contiguous states (Alaska, Hawaii, islands) attached to the
@@ -243,6 +244,8 @@ int main(int argc, char **argv)
     }
     fclose(f);
     run(&bh, 12, reps, 0);
+    run(&bh, 8, reps, 0);
+    run(&bh, 16, reps, 0);
     unload(&bh);
 
     set us = {.label = "US counties (us-atlas), equal workload"};

@@ -4,9 +4,10 @@
  * (Debian libterralib-doc, BairroBH.MIF) with the workload of the 6,494 occurrences that lie
  * in one (the SpatiaLite join of tests/fixtures/geo/bh_occurrences.csv, the categories and
  * times of OcorrenciasBH.csv). The checks come from elsewhere: every beat's connectivity from
- * networkx (python3-networkx) on R spdep's queen neighbours (tests/fixtures/stats/spdep),
- * balance and edge cut beside gpmetis (Debian metis) on the graph file the code writes, the
- * band totals from awk over the source files, and small cases worked by hand.
+ * networkx (Debian python3-networkx, run by /usr/bin/python3) on R spdep's queen neighbours
+ * (tests/fixtures/stats/spdep), balance and edge cut beside gpmetis (Debian metis) on the
+ * graph file the code writes, the band totals from awk over the source files, and small
+ * cases worked by hand.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -353,9 +354,9 @@ static void test_bh_workload_against_awk(void **state)
 
 /* Runs networkx over spdep's queen neighbours and the beat of every area; prints "ok" when
  * every beat is connected, else the beats that are not. */
-static void check_networkx(const char *dir, const unsigned *beat, size_t n)
+static void networkx_says(const char *dir, const unsigned *beat, size_t n, char *out, size_t cap)
 {
-    char path[256], cmd[1024], out[1024];
+    char path[256], cmd[1024];
     snprintf(path, sizeof path, "%s/beats.txt", dir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
@@ -364,7 +365,7 @@ static void check_networkx(const char *dir, const unsigned *beat, size_t n)
     fclose(f);
     snprintf(
         cmd, sizeof cmd,
-        "python3 -c 'import csv, sys, networkx as nx\n"
+        "/usr/bin/python3 -c 'import csv, sys, networkx as nx\n"
         "rows = list(csv.reader(open(\"" SPDEP "\")))[1:]\n"
         "beat = [int(x) for x in open(sys.argv[1])]\n"
         "g = nx.Graph(); g.add_nodes_from(range(len(rows)))\n"
@@ -375,7 +376,13 @@ static void check_networkx(const char *dir, const unsigned *beat, size_t n)
         "cut = sum(1 for u, v in g.edges() if beat[u] != beat[v])\n"
         "print(\"ok\" if not bad else \"not connected: %%s\" %% bad, cut)' %s",
         path);
-    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    assert_int_equal(tu_run(cmd, out, cap), 0);
+}
+
+static void check_networkx(const char *dir, const unsigned *beat, size_t n)
+{
+    char out[1024];
+    networkx_says(dir, beat, n, out, sizeof out);
     if (strncmp(out, "ok", 2) != 0)
         fail_msg("networkx: %s", out);
 }
@@ -417,6 +424,15 @@ static void test_bh_beats_beside_gpmetis(void **state)
     char graph[256], msg[256];
     snprintf(graph, sizeof graph, "%s/bh.graph", b->dir);
     assert_int_equal(sg_patrol_write_metis_graph(graph, b->queen, b->all, msg, sizeof msg), SG_OK);
+    /* The check can fail: areas 1 and 240 (AARAO REIS and ZONA RURAL - SERRA DO CURRAL)
+     * are not neighbours in spdep's list, so a beat of just those two is not connected
+     * (taking them out also splits the rest, which networkx may list too). */
+    static unsigned split[240];
+    split[0] = split[239] = 1;
+    char said[1024];
+    networkx_says(b->dir, split, 240, said, sizeof said);
+    if (strncmp(said, "not connected: [", 16) != 0 || strstr(said, "1]") == NULL)
+        fail_msg("networkx said: %s", said);
     const unsigned ks[] = {8, 12, 16};
     for (size_t t = 0; t < 3; t++) {
         unsigned k = ks[t];
