@@ -535,20 +535,41 @@ static void test_bh_plan_from_database(void **state)
     const char *bin = getenv("SG_BIN") ? getenv("SG_BIN") : "build/san/safegrid";
     char db[256], cmd[4096], out[4096], gj[256], tab[256];
     snprintf(db, sizeof db, "%s/bh.db", b->dir);
+    /* Two districts first: a box round the city and one far away, so that the
+     * neighbourhoods get the city as their parent. */
+    char county[256];
+    snprintf(county, sizeof county, "%s/county.geojson", b->dir);
+    FILE *cf = fopen(county, "w");
+    assert_non_null(cf);
+    fputs("{\"type\":\"FeatureCollection\",\"features\":["
+          "{\"type\":\"Feature\",\"properties\":{\"code\":\"bh\"},\"geometry\":"
+          "{\"type\":\"Polygon\",\"coordinates\":[[[-44.3,-20.3],[-43.6,-20.3],[-43.6,-19.5],"
+          "[-44.3,-19.5],[-44.3,-20.3]]]}},"
+          "{\"type\":\"Feature\",\"properties\":{\"code\":\"far\"},\"geometry\":"
+          "{\"type\":\"Polygon\",\"coordinates\":[[[10,10],[11,10],[11,11],[10,11],[10,10]]]}}"
+          "]}\n",
+          cf);
+    fclose(cf);
     snprintf(cmd, sizeof cmd,
-             "%s init --db %s >/dev/null && %s import areas " DATA
-             "BairroBH.MIF --code CDBAI --name nobai --srs '" BH_SRS "' --db %s >/dev/null 2>&1 && "
+             "%s init --db %s >/dev/null && %s import areas %s --code code --fixed-level county "
+             "--db %s >/dev/null 2>&1",
+             bin, db, bin, county, db);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    snprintf(cmd, sizeof cmd,
+             "%s import areas " DATA "BairroBH.MIF --code CDBAI --name nobai --srs '" BH_SRS
+             "' --db %s >/dev/null 2>&1 && "
              "%s import cases " DATA "OcorrenciasBH.csv --delimiter ';' --encoding LATIN1 --type "
              "incident --category Nat --create-categories --x X --y Y --srs '" BH_SRS
              "' --time DataHora --time-format '%%d/%%m/%%Y %%H:%%M:%%S' --tz America/Sao_Paulo "
              "--id COD --log-level warn --db %s >/dev/null 2>&1",
-             bin, db, bin, db, bin, db);
+             bin, db, bin, db);
     assert_int_equal(tu_run(cmd, out, sizeof out), 0);
     snprintf(gj, sizeof gj, "%s/plan.geojson", b->dir);
     snprintf(tab, sizeof tab, "%s/plan.csv", b->dir);
     sg_patrol_db_opts o;
     sg_patrol_db_opts_init(&o);
     o.db = db;
+    o.district = "bh";
     o.k = 12;
     o.tz = "America/Sao_Paulo";
     o.geojson_path = gj;
@@ -598,7 +619,11 @@ static void test_bh_plan_from_database(void **state)
     assert_int_equal(tu_run(cmd, out, sizeof out), 0);
     assert_int_equal(atoi(out), 13);
 
-    /* Errors: an unknown district, more beats than areas, a bad zone. */
+    /* Errors: a district without areas, an unknown one, more beats than areas, a bad
+     * zone. */
+    o.district = "far";
+    assert_int_equal(sg_patrol_plan_db(&o, &p, msg, sizeof msg), SG_NOTFOUND);
+    assert_non_null(strstr(msg, "no areas"));
     o.district = "nowhere";
     assert_int_equal(sg_patrol_plan_db(&o, &p, msg, sizeof msg), SG_NOTFOUND);
     assert_non_null(strstr(msg, "nowhere"));
