@@ -41,6 +41,7 @@ echo "The database is $DB. Meanwhile, in another terminal:"
 echo "  $SG locate -43.938 -19.919 --db $DB      # Praça Sete, the city centre"
 echo "  $SG case list --category b04002 --db $DB # homicides"
 echo "  $SG case show 1 --db $DB"
+echo "  $SG patrol plan --k 12 --tz America/Sao_Paulo --db $DB   # patrol beats by workload"
 echo
 # An administrator, and a city-wide supervisor who can work the cases in the staff
 # workspace; their passwords are generated, printed once, and stored only as argon2id

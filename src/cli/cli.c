@@ -23,8 +23,8 @@
 #include "safegrid/timefmt.h"
 
 static const cli_group *const groups[] = {
-    &cli_admin_group, &cli_case_group,    &cli_import_group, &cli_area_group,
-    &cli_route_group, &cli_analyze_group, &cli_serve_group,  &cli_audit_group,
+    &cli_admin_group,   &cli_case_group,   &cli_import_group, &cli_area_group,  &cli_route_group,
+    &cli_analyze_group, &cli_patrol_group, &cli_serve_group,  &cli_audit_group,
 };
 #define N_GROUPS (sizeof(groups) / sizeof(groups[0]))
 

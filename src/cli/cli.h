@@ -95,7 +95,7 @@ struct cli {
 
 /* The groups, each defined in its cmd_<group>.c. */
 extern const cli_group cli_case_group, cli_admin_group, cli_import_group, cli_area_group,
-    cli_route_group, cli_analyze_group, cli_audit_group, cli_serve_group;
+    cli_route_group, cli_analyze_group, cli_audit_group, cli_serve_group, cli_patrol_group;
 
 /** Runs one command line. argv[0] is the command's first word ("case", "route", ...), not
  *  the program's name; argc 0 prints the overview on stderr. Returns the exit code. */

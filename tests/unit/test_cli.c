@@ -147,8 +147,9 @@ static void test_one_table(void **state)
             fail_msg("%s --help printed:\n%s", words, out);
         n++;
     }
-    /* 28 administrative, case, import and area commands; 6 route, 3 analyze, serve, 2 audit */
-    assert_int_equal(n, 40);
+    /* 28 administrative, case, import and area commands; 6 route, 3 analyze, patrol plan,
+     * serve, 2 audit */
+    assert_int_equal(n, 41);
     const char *cmds[] = {"route profile", "analyze surge", "serve", "audit verify"};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         expect_usage(sg("%s --db %s --log-level loud", cmds[i], db), "log level");
@@ -347,6 +348,10 @@ static void test_case_commands(void **state)
     expect_usage(sg("case list --bbox 1,2,3 --db %s", db), "--bbox");
     expect_usage(sg("case list --bbox 5,2,3,4 --db %s", db), "--bbox");
     expect_usage(sg("case list --type complaint --db %s", db), "unknown case type");
+    expect_usage(sg("patrol plan --db %s", db), "--k");
+    expect_usage(sg("patrol plan --k 3 --level street --db %s", db), "--level");
+    expect_usage(sg("patrol plan --k 3 --bands 09:00,06:30,17:00,20:00 --db %s", db), "--bands");
+    expect_error(sg("patrol plan --k 3 --db %s", db), "no areas");
     assert_int_equal(sg("case list --bbox -44,-20,-43,-19 --db %s", db), 0);
     assert_non_null(strstr(out, "Deep hole"));
     assert_int_equal(sg("case list --bbox 0,0,1,1 --db %s", db), 0);
