@@ -88,6 +88,8 @@ build/rel/bench_%: bench/bench_%.c build/rel/libsafegrid.a $(HDRS)
 build/rel/slowsync.so: bench/slowsync.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -O2 -fPIC -shared $< -ldl -o $@
+# The long crash run (bench/bench_crash.c, docs/faults.md) talks HTTP with libcurl.
+build/rel/bench_crash: DEPLIBS += $(TESTLIBS)
 build/fuzz/fuzz_%: fuzz/fuzz_%.c build/fuzz/libsafegrid.a
 	$(FUZZCC) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined $< build/fuzz/libsafegrid.a $(DEPLIBS) -o $@
 
