@@ -30,6 +30,7 @@
 typedef struct bb_server {
     pid_t pid;
     unsigned port;
+    int status; /* when it exited before serving: as bb_run returns it */
 } bb_server;
 
 static inline double bb_now(void)
@@ -90,14 +91,16 @@ static inline int bb_run(const char *bin, char *const argv[], char *const env[],
 /* Starts `bin serve --db db` on 127.0.0.1 with a port the kernel picks, without the
  * public rate limit (the tests send bursts on purpose), with the extra environment env.
  * Its stdout goes to dir/serve.out, its stderr is appended to err_path. Waits up to
- * 60 s for the line that names the URL. Returns 0 and fills *out, or -1 (the child, if
- * any, is killed). */
+ * 60 s for the line that names the URL. Returns 0 and fills *out, or -1: if the server
+ * exited by itself out->status says how, otherwise it is killed and out->status is -1. */
 static inline int bb_serve(const char *bin, const char *db, const char *dir, char *const env[],
                            const char *err_path, bb_server *out)
 {
     char outp[512];
     snprintf(outp, sizeof outp, "%s/serve.out", dir);
     unlink(outp);
+    out->pid = 0;
+    out->status = -1;
     pid_t pid = fork();
     if (pid < 0)
         return -1;
@@ -125,8 +128,11 @@ static inline int bb_serve(const char *bin, const char *db, const char *dir, cha
             return out->port > 0 ? 0 : -1;
         }
         int st;
-        if (waitpid(pid, &st, WNOHANG) == pid)
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            out->pid = 0;
+            out->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
             return -1; /* it exited before serving */
+        }
         bb_sleep_ms(20);
     }
     kill(pid, SIGKILL);

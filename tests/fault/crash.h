@@ -76,9 +76,9 @@ typedef struct cr_stats {
     double seconds;
 } cr_stats;
 
-static void cr_fail(char *why, size_t n, const char *fmt, ...)
+static inline void cr_fail(char *why, size_t n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void cr_fail(char *why, size_t n, const char *fmt, ...)
+static inline void cr_fail(char *why, size_t n, const char *fmt, ...)
 {
     if (why[0])
         return; /* keep the first */
@@ -176,7 +176,7 @@ static cr_known *cr_at(cr_run *r, long id)
 
 /* Checks case id against what is known of it ([lo, hi] versions) through the API: its
  * row, its timeline and their agreement. Returns its version, or 0 with why set. */
-static long cr_check_case(bb_http *c, long id, long lo, long hi, char *why, size_t n)
+static inline long cr_check_case(bb_http *c, long id, long lo, long hi, char *why, size_t n)
 {
     char path[128];
     snprintf(path, sizeof path, "/api/v1/cases/%ld", id);
@@ -235,7 +235,7 @@ static long cr_check_case(bb_http *c, long id, long lo, long hi, char *why, size
 
 /* Lists every case through GET /api/v1/cases, page by page, into *ids and *vers (grown
  * with realloc, owned by the caller). Returns the count, -1 with why set. */
-static long cr_list(bb_http *c, long **ids, long **vers, char *why, size_t n)
+static inline long cr_list(bb_http *c, long **ids, long **vers, char *why, size_t n)
 {
     long count = 0, cap = 0;
     long cursor = -1;
@@ -276,7 +276,7 @@ static long cr_list(bb_http *c, long **ids, long **vers, char *why, size_t n)
  * at one version now, lo == hi): for each, one case.create and one case.transition per
  * move, whose targets follow the workflow's path; no entry for a case that is not there.
  * Returns 0, -1 with why set. */
-static int cr_check_audit(cr_run *r, char *why, size_t n)
+static inline int cr_check_audit(cr_run *r, char *why, size_t n)
 {
     char path[512], errp[512], msg[512];
     snprintf(path, sizeof path, "%s/audit.log", r->dir);
@@ -342,7 +342,7 @@ static int cr_check_audit(cr_run *r, char *why, size_t n)
     return ok ? 0 : -1;
 }
 
-static int cr_verify(cr_run *r, char *why, size_t n)
+static inline int cr_verify(cr_run *r, char *why, size_t n)
 {
     char msg[1024];
     int rc = bb_audit_verify(r->bin, r->dir, r->db, msg, sizeof msg);
@@ -355,7 +355,7 @@ static int cr_verify(cr_run *r, char *why, size_t n)
 
 /* One trial: a stream of writes from CR_WORKERS threads, SIGKILL after a random time in
  * [min_ms, max_ms], restart, checks. Returns 0, -1 with why set. */
-static int cr_trial(cr_run *r, long min_ms, long max_ms, char *why, size_t n)
+static inline int cr_trial(cr_run *r, long min_ms, long max_ms, char *why, size_t n)
 {
     cr_worker w[CR_WORKERS];
     pthread_t th[CR_WORKERS];
@@ -457,8 +457,8 @@ static int cr_trial(cr_run *r, long min_ms, long max_ms, char *why, size_t n)
  * every case once more, stops the server with SIGTERM (it must exit 0 with no sanitizer
  * report) and verifies the audit chain. The directory is removed on success and kept
  * (its path in why) on failure. Returns 0, -1 with why set. */
-static int cr_run_all(const char *bin, int trials, unsigned seed, long min_ms, long max_ms,
-                      int lose_wal, cr_stats *stats, char *why, size_t n)
+static inline int cr_run_all(const char *bin, int trials, unsigned seed, long min_ms, long max_ms,
+                             int lose_wal, cr_stats *stats, char *why, size_t n)
 {
     cr_run r;
     memset(&r, 0, sizeof r);
@@ -521,7 +521,7 @@ static int cr_run_all(const char *bin, int trials, unsigned seed, long min_ms, l
 }
 
 /* Prints the figures of a run, one line (what was lost is for the caller to say). */
-static void cr_print(FILE *f, const char *bin, const cr_stats *s)
+static inline void cr_print(FILE *f, const char *bin, const cr_stats *s)
 {
     fprintf(f,
             "crash: %s: %d trials in %.1f s; acknowledged writes per trial %.1f on average "
