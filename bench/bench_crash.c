@@ -23,7 +23,7 @@ int main(void)
     printf("crash: seed %u\n", seed);
     cr_stats st;
     char why[2048];
-    int rc = cr_run_all(bin, trials, seed, 20, 1500, 0, &st, why, sizeof why);
+    int rc = cr_run_all(bin, trials, 10, seed, 20, 1500, 0, 1, &st, why, sizeof why);
     cr_print(stdout, bin, &st);
     if (rc != 0) {
         printf("crash: FAILED: %s\n", why);

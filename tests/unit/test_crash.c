@@ -28,7 +28,7 @@ static void test_crash_trials(void **state)
     printf("crash: seed %u\n", seed);
     cr_stats st;
     char why[2048];
-    int rc = cr_run_all(bin, trials, seed, 20, 1500, 0, &st, why, sizeof why);
+    int rc = cr_run_all(bin, trials, 10, seed, 20, 1500, 0, 0, &st, why, sizeof why);
     cr_print(stdout, bin, &st);
     if (rc != 0)
         fail_msg("%s", why);
@@ -44,7 +44,7 @@ static void test_crash_sees_loss(void **state)
     const char *bin = getenv("SG_BIN") ? getenv("SG_BIN") : "build/san/safegrid";
     cr_stats st;
     char why[2048];
-    int rc = cr_run_all(bin, 1, 1, 300, 600, 1, &st, why, sizeof why);
+    int rc = cr_run_all(bin, 1, 1, 1, 300, 600, 1, 0, &st, why, sizeof why);
     printf("crash with the WAL deleted: %s\n", why);
     assert_int_equal(rc, -1);
     assert_true(st.acked_writes > 0);

@@ -34,6 +34,7 @@ static const char *bin;
 static char shim[PATH_MAX];
 static cr_run R;
 static int full;
+static char label[160]; /* the faults of the run being checked, for messages */
 
 /* What the runs under faults did, for the report. */
 static struct {
@@ -123,8 +124,11 @@ static void check_store(long ghosts)
             if (++unacked > ghosts)
                 cr_fail(why, sizeof why, "case %ld is there, but its create was not attempted",
                         ids[i]);
-            else if (cr_check_case(&c, ids[i], 1, 1, why, sizeof why) == 1)
+            else if (cr_check_case(&c, ids[i], 1, 1, why, sizeof why) == 1) {
                 *k = (cr_known){1, 1};
+                printf("iofault: %s: a create answered with an error had committed (case %ld)\n",
+                       label, ids[i]);
+            }
         }
     }
     tally.ghosts += unacked;
@@ -166,6 +170,7 @@ static int cli_create(const char *f1, const char *f2)
     char *argv[] = {"safegrid", "case",    "new",   "--type", "request", "--category",
                     "pothole",  "--title", "fault", "--lon",  "-43.93",  "--lat",
                     "-19.92",   "--db",    R.db,    NULL};
+    snprintf(label, sizeof label, "case new under %s %s", f1, f2 ? f2 : "");
     int rc = bb_run(bin, argv, env, outp, errp);
     bb_slurp(outp, out, sizeof out);
     bb_slurp(errp, err, sizeof err);
@@ -210,7 +215,7 @@ static void test_cli_create_under_faults(void **state)
     printf("iofault: a CLI create makes %ld writes and %ld syncs of %lld bytes\n", writes, syncs,
            bytes);
     assert_true(writes > 0 && syncs > 0);
-    long ghosts = 0;
+    long ghosts = 0, failed_before = tally.failed_runs;
     long step = full ? 1 : (writes + 9) / 10;
     for (long n = 1; n <= writes + 1; n += step) {
         snprintf(f, sizeof f, "SG_FAIL_WRITE=%ld", n);
@@ -226,6 +231,9 @@ static void test_cli_create_under_faults(void **state)
         snprintf(f, sizeof f, "SG_FAIL_ENOSPC=%lld", bytes * k / parts);
         ghosts += cli_create(f, NULL);
     }
+    /* the shim reached the store: faults were met (else this test would test nothing) */
+    assert_true(tally.failed_runs - failed_before >= 10);
+    snprintf(label, sizeof label, "one of the CLI runs");
     check_store(ghosts);
 }
 
@@ -237,6 +245,7 @@ static void server_round(const char *f1, const char *f2, const char *report)
     char *env[8];
     fault_env(env, pre, sizeof pre, f1, f2, report);
     snprintf(errp, sizeof errp, "%s/round.err", R.dir);
+    snprintf(label, sizeof label, "serve under %s %s", f1 ? f1 : "no fault", f2 ? f2 : "");
     unlink(errp);
     tally.runs++;
     bb_server srv;
@@ -332,6 +341,7 @@ static void test_server_under_faults(void **state)
            "syncs of %lld bytes\n",
            OPS_PER_ROUND, writes, syncs, bytes);
     assert_true(writes > 0 && syncs > 0);
+    long failed_before = tally.failed_runs;
     long step = full ? 1 : (writes + 7) / 8;
     for (long n = 1; n <= writes + 1; n += step) {
         snprintf(f, sizeof f, "SG_FAIL_WRITE=%ld", n);
@@ -352,6 +362,7 @@ static void test_server_under_faults(void **state)
         snprintf(f, sizeof f, "SG_FAIL_ENOSPC=%lld", bytes * k / parts);
         server_round(f, NULL, NULL);
     }
+    assert_true(tally.failed_runs - failed_before >= 10);
 }
 
 int main(void)
