@@ -48,7 +48,10 @@ static void test_crash_sees_loss(void **state)
     printf("crash with the WAL deleted: %s\n", why);
     assert_int_equal(rc, -1);
     assert_true(st.acked_writes > 0);
-    assert_true(strstr(why, "cases listed") != NULL || strstr(why, "GET answered 404") != NULL);
+    /* with no checkpoint since the start every case is gone ("0 cases listed"); after one,
+     * the later cases or versions are: either way the message names what is missing */
+    assert_true(strstr(why, "cases listed") != NULL || strstr(why, "GET answered 404") != NULL ||
+                strstr(why, "version") != NULL);
     /* the run keeps its files on failure; this failure was wanted */
     char *dir = strstr(why, "files kept in ");
     if (dir) {
