@@ -66,6 +66,7 @@ static inline size_t bb_slurp(const char *path, char *buf, size_t n)
 static inline int bb_run(const char *bin, char *const argv[], char *const env[],
                          const char *out_path, const char *err_path)
 {
+    fflush(NULL); /* or the child could write this process's buffered output a second time */
     pid_t pid = fork();
     if (pid < 0)
         return -1;
@@ -101,6 +102,7 @@ static inline int bb_serve(const char *bin, const char *db, const char *dir, cha
     unlink(outp);
     out->pid = 0;
     out->status = -1;
+    fflush(NULL);
     pid_t pid = fork();
     if (pid < 0)
         return -1;

@@ -550,14 +550,15 @@ static inline int cr_run_all(const char *bin, int trials, int per_db, unsigned s
 /* Prints the figures of a run, one line (what was lost is for the caller to say). */
 static inline void cr_print(FILE *f, const char *bin, const cr_stats *s)
 {
-    fprintf(f,
-            "crash: %s: %d trials on %d databases in %.1f s; acknowledged writes per trial %.1f on "
-            "average "
-            "(min %ld, max %ld, total %ld); committed but unacknowledged at the kill: %ld moves, "
-            "%ld creates; at the end %ld cases with %ld events\n",
-            bin, s->trials, s->databases, s->seconds,
-            s->trials ? (double)s->acked_writes / s->trials : 0.0, s->acked_min, s->acked_max,
-            s->acked_writes, s->ahead_moves, s->unacked_creates, s->cases, s->events);
+    fprintf(
+        f,
+        "crash: %s: %d trials on %d database(s) in %.1f s; acknowledged writes per trial %.1f on "
+        "average "
+        "(min %ld, max %ld, total %ld); committed but unacknowledged at the kill: %ld moves, "
+        "%ld creates; at the end %ld cases with %ld events\n",
+        bin, s->trials, s->databases, s->seconds,
+        s->trials ? (double)s->acked_writes / s->trials : 0.0, s->acked_min, s->acked_max,
+        s->acked_writes, s->ahead_moves, s->unacked_creates, s->cases, s->events);
 }
 
 #endif
