@@ -88,6 +88,12 @@ build/rel/bench_%: bench/bench_%.c build/rel/libsafegrid.a $(HDRS)
 build/rel/slowsync.so: bench/slowsync.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -O2 -fPIC -shared $< -ldl -o $@
+# The fault tests (docs/faults.md): the I/O-fault shim, and libcurl for the long crash run.
+build/%/failio.so: tests/fault/failio.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O2 -fPIC -shared $< -ldl -o $@
+build/san/test_iofault: build/rel/failio.so
+build/rel/bench_crash: DEPLIBS += $(TESTLIBS)
 build/fuzz/fuzz_%: fuzz/fuzz_%.c build/fuzz/libsafegrid.a
 	$(FUZZCC) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined $< build/fuzz/libsafegrid.a $(DEPLIBS) -o $@
 
