@@ -30,7 +30,7 @@ LIB_SRC   := $(filter-out src/cli/main.c,$(wildcard src/*/*.c))
 TEST_SRC  := $(wildcard tests/unit/test_*.c)
 BENCH_SRC := $(wildcard bench/bench_*.c)
 FUZZ_SRC  := $(wildcard fuzz/fuzz_*.c)
-HDRS      := $(wildcard include/safegrid/*.h src/*/*.h tests/unit/*.h)
+HDRS      := $(wildcard include/safegrid/*.h src/*/*.h tests/unit/*.h tests/fault/*.h)
 
 REL_OBJ   := $(LIB_SRC:src/%.c=build/rel/%.o)
 SAN_OBJ   := $(LIB_SRC:src/%.c=build/san/%.o)
@@ -119,7 +119,7 @@ fuzz: fuzz-build
 run: all
 	@sh scripts/demo.sh
 
-FORMAT_FILES = $(wildcard include/safegrid/*.h src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h bench/*.c bench/*.h fuzz/*.c)
+FORMAT_FILES = $(wildcard include/safegrid/*.h src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h tests/fault/*.c tests/fault/*.h bench/*.c bench/*.h fuzz/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:
