@@ -281,22 +281,19 @@ static sg_principal cli_admin(void)
     return (sg_principal){.name = name, .role = SG_ROLE_ADMIN};
 }
 
-static int audit_cli(cli *c, const char *action, const char *object)
+/* The audit entry a command-line write commits with: the administrator, the action and
+ * its object (borrowed). */
+static sg_audit_entry cli_entry(const char *action, const char *object)
 {
-    char msg[200];
     sg_principal who = cli_admin();
-    if (sg_service_audit(&c->sv, &who, action, object, NULL, msg, sizeof msg) != SG_OK)
-        return fail("the change was made but the audit log could not be written: %s", msg);
-    return 0;
+    return (sg_audit_entry){who.name, sg_role_name(who.role), action, object, NULL};
 }
 
-/* Ends a command that changed the store: on success writes its audit entry (who, action,
- * object), then closes the store; on error closes and reports msg. Returns the exit
- * status. Every write made from the command line goes through here, as over HTTP. */
-static int close_audited(cli *c, sg_err err, const char *msg, const char *action,
-                         const char *object)
+/* Ends a command that changed the store (the write committed with its audit entry):
+ * closes the store, and on error reports msg. Returns the exit status. */
+static int close_write(cli *c, sg_err err, const char *msg)
 {
-    int rc = err ? fail("%s", msg) : audit_cli(c, action, object);
+    int rc = err ? fail("%s", msg) : 0;
     close_store(c);
     return rc;
 }
@@ -457,11 +454,11 @@ static int cmd_category_add(cli *c)
     int rc = open_store(c, &s);
     if (rc)
         return rc;
-    char msg[200];
-    sg_err err = sg_store_category_put(s, &cat, msg, sizeof msg);
-    char obj[80];
+    char msg[200], obj[80];
     snprintf(obj, sizeof obj, "category/%s", cat.code);
-    if ((rc = close_audited(c, err, msg, "category.put", obj)) != 0)
+    sg_audit_entry e = cli_entry("category.put", obj);
+    sg_err err = sg_store_category_put(s, &cat, &e, msg, sizeof msg);
+    if ((rc = close_write(c, err, msg)) != 0)
         return rc;
     printf("category %s (%s)\n", cat.code, cat.type);
     return 0;
@@ -815,18 +812,18 @@ static int cmd_retention_purge(cli *c)
         return rc;
     char msg[300];
     int64_t purged = 0;
-    sg_err err = sg_store_purge_personal(s, before, &purged, msg, sizeof msg);
+    char detail[48];
+    snprintf(detail, sizeof detail, "{\"days\":%ld}", days);
+    sg_audit_entry e = cli_entry("retention.purge", "cases");
+    e.detail_json = detail; /* the store puts the count in front: {"purged":N,"days":D} */
+    sg_err err = sg_store_purge_personal(s, before, &e, &purged, msg, sizeof msg);
     if (!err) {
-        char detail[96], when[32];
+        char when[32];
         /* Not fmt_time, whose 0 or less means "unset": 36,500 days reach before 1970. */
         if (sg_time_format(before, when, sizeof when) != SG_OK)
             snprintf(when, sizeof when, "%lld", (long long)before);
-        snprintf(detail, sizeof detail, "{\"purged\":%lld,\"days\":%ld}", (long long)purged, days);
-        sg_principal who = cli_admin();
-        err = sg_service_audit(&c->sv, &who, "retention.purge", "cases", detail, msg, sizeof msg);
-        if (!err)
-            printf("personal data erased from %lld case%s closed before %s\n", (long long)purged,
-                   purged == 1 ? "" : "s", when);
+        printf("personal data erased from %lld case%s closed before %s\n", (long long)purged,
+               purged == 1 ? "" : "s", when);
     }
     close_store(c);
     return err ? fail("%s", msg) : 0;
@@ -1129,23 +1126,26 @@ static int cmd_import_areas(cli *c)
         rows[i].wkb_len = a->wkb_len;
     }
     size_t n_new = 0, n_upd = 0, n_orgs = 0;
-    err = sg_store_areas_put(s, rows, imp->n_areas, &n_new, &n_upd, msg, sizeof msg);
+    char detail_obj[160];
+    snprintf(detail_obj, sizeof detail_obj, "areas/%zu", imp->n_areas);
+    sg_audit_entry e = cli_entry("areas.import", detail_obj);
+    /* The areas commit with the import's entry; the organisation and rule of each area
+     * (--org-kind) are parts of the same import. */
+    err = sg_store_areas_put(s, rows, imp->n_areas, &e, &n_new, &n_upd, msg, sizeof msg);
     for (size_t i = 0; !err && org_kind && i < imp->n_areas; i++) {
         /* One organisation per area, responsible for every category there. */
         char name[200];
         snprintf(name, sizeof name, "%s %s",
                  imp->areas[i].name[0] ? imp->areas[i].name : imp->areas[i].code, org_kind);
-        err = sg_store_org_put(s, imp->areas[i].code, name, org_kind, imp->areas[i].code, msg,
+        err = sg_store_org_put(s, imp->areas[i].code, name, org_kind, imp->areas[i].code, NULL, msg,
                                sizeof msg);
         if (!err)
-            err =
-                sg_store_rule_put(s, NULL, imp->areas[i].code, imp->areas[i].code, msg, sizeof msg);
+            err = sg_store_rule_put(s, NULL, imp->areas[i].code, imp->areas[i].code, NULL, msg,
+                                    sizeof msg);
         n_orgs += !err;
     }
     free(rows);
-    char detail_obj[160];
-    snprintf(detail_obj, sizeof detail_obj, "areas/%zu", imp->n_areas);
-    if ((rc = close_audited(c, err, msg, "areas.import", detail_obj)) != 0) {
+    if ((rc = close_write(c, err, msg)) != 0) {
         sg_geo_import_free(imp);
         return rc;
     }
@@ -1287,12 +1287,12 @@ static int cmd_org_add(cli *c)
     int rc = open_store(c, &s);
     if (rc)
         return rc;
-    char msg[300];
-    sg_err err = sg_store_org_put(s, c->pos[0], optv(c, "name"), optv(c, "kind"), optv(c, "area"),
-                                  msg, sizeof msg);
-    char obj[80];
+    char msg[300], obj[80];
     snprintf(obj, sizeof obj, "org/%.64s", c->pos[0]);
-    if ((rc = close_audited(c, err, msg, "org.put", obj)) != 0)
+    sg_audit_entry e = cli_entry("org.put", obj);
+    sg_err err = sg_store_org_put(s, c->pos[0], optv(c, "name"), optv(c, "kind"), optv(c, "area"),
+                                  &e, msg, sizeof msg);
+    if ((rc = close_write(c, err, msg)) != 0)
         return rc;
     printf("organisation %s\n", c->pos[0]);
     return 0;
@@ -1350,13 +1350,13 @@ static int cmd_rule_add(cli *c)
     int rc = open_store(c, &s);
     if (rc)
         return rc;
-    char msg[300];
-    sg_err err =
-        sg_store_rule_put(s, optv(c, "category"), optv(c, "area"), optv(c, "org"), msg, sizeof msg);
-    char obj[160];
+    char msg[300], obj[160];
     snprintf(obj, sizeof obj, "rule/%.64s/%.64s", optv(c, "area"),
              optv(c, "category") ? optv(c, "category") : "*");
-    if ((rc = close_audited(c, err, msg, "rule.put", obj)) != 0)
+    sg_audit_entry e = cli_entry("rule.put", obj);
+    sg_err err = sg_store_rule_put(s, optv(c, "category"), optv(c, "area"), optv(c, "org"), &e, msg,
+                                   sizeof msg);
+    if ((rc = close_write(c, err, msg)) != 0)
         return rc;
     printf("%s cases in area %s and below go to %s\n",
            optv(c, "category") ? optv(c, "category") : "all", optv(c, "area"), optv(c, "org"));
@@ -1406,11 +1406,11 @@ static int cmd_rule_remove(cli *c)
     int rc = open_store(c, &s);
     if (rc)
         return rc;
-    char msg[300];
-    sg_err err = sg_store_rule_delete(s, id, msg, sizeof msg);
-    char obj[40];
+    char msg[300], obj[40];
     snprintf(obj, sizeof obj, "rule/%ld", id);
-    return close_audited(c, err, msg, "rule.delete", obj);
+    sg_audit_entry e = cli_entry("rule.delete", obj);
+    sg_err err = sg_store_rule_delete(s, id, &e, msg, sizeof msg);
+    return close_write(c, err, msg);
 }
 
 /* ---- accounts and API keys --------------------------------------------------------------- */
@@ -1437,12 +1437,12 @@ static int cmd_user_add(cli *c)
     int rc = open_store(c, &s);
     if (rc)
         return rc;
-    char msg[300], gen[17] = "";
-    sg_err err = sg_auth_user_add(s, c->pos[0], optv(c, "role"), optv(c, "area"), optv(c, "org"),
-                                  from_stdin ? pw : NULL, gen, NULL, msg, sizeof msg);
-    char obj[80];
+    char msg[300], gen[17] = "", obj[80];
     snprintf(obj, sizeof obj, "account/%.64s", c->pos[0]);
-    rc = close_audited(c, err, msg, "account.add", obj);
+    sg_audit_entry e = cli_entry("account.add", obj);
+    sg_err err = sg_auth_user_add(s, c->pos[0], optv(c, "role"), optv(c, "area"), optv(c, "org"),
+                                  from_stdin ? pw : NULL, gen, NULL, &e, msg, sizeof msg);
+    rc = close_write(c, err, msg);
     if (rc)
         return rc;
     printf("account %s (%s)\n", c->pos[0], optv(c, "role"));
@@ -1468,11 +1468,11 @@ static int cmd_user_passwd(cli *c)
     int rc = open_store(c, &s);
     if (rc)
         return rc;
-    char msg[300];
-    sg_err err = sg_auth_user_passwd(s, c->pos[0], from_stdin ? pw : gen, msg, sizeof msg);
-    char obj[96];
+    char msg[300], obj[96];
     snprintf(obj, sizeof obj, "account/%.64s", c->pos[0]);
-    rc = close_audited(c, err, msg, "account.passwd", obj);
+    sg_audit_entry e = cli_entry("account.passwd", obj);
+    sg_err err = sg_auth_user_passwd(s, c->pos[0], from_stdin ? pw : gen, &e, msg, sizeof msg);
+    rc = close_write(c, err, msg);
     if (rc)
         return rc;
     printf("new password for %s set; its sessions were ended\n", c->pos[0]);
@@ -1487,11 +1487,11 @@ static int set_disabled(cli *c, int disabled)
     int rc = open_store(c, &s);
     if (rc)
         return rc;
-    char msg[300];
-    sg_err err = sg_auth_user_disable(s, c->pos[0], disabled, msg, sizeof msg);
-    char obj[96];
+    char msg[300], obj[96];
     snprintf(obj, sizeof obj, "account/%.64s", c->pos[0]);
-    rc = close_audited(c, err, msg, disabled ? "account.disable" : "account.enable", obj);
+    sg_audit_entry e = cli_entry(disabled ? "account.disable" : "account.enable", obj);
+    sg_err err = sg_auth_user_disable(s, c->pos[0], disabled, &e, msg, sizeof msg);
+    rc = close_write(c, err, msg);
     if (!rc)
         printf("account %s %s\n", c->pos[0],
                disabled ? "disabled; its sessions were ended" : "enabled");
@@ -1549,11 +1549,10 @@ static int cmd_apikey_add(cli *c)
         return rc;
     char msg[300], key[SG_AUTH_KEY_MAX];
     int64_t id = 0;
+    sg_audit_entry e = cli_entry("apikey.add", NULL); /* the store names it apikey/ID */
     sg_err err = sg_auth_apikey_add(s, c->pos[0], optv(c, "role"), optv(c, "area"), optv(c, "org"),
-                                    key, &id, msg, sizeof msg);
-    char obj[48];
-    snprintf(obj, sizeof obj, "apikey/%lld", (long long)id);
-    rc = close_audited(c, err, msg, "apikey.add", obj);
+                                    key, &id, &e, msg, sizeof msg);
+    rc = close_write(c, err, msg);
     if (rc)
         return rc;
     printf("API key %lld (%s, %s)\nkey: %s\n(shown once; send it as: Authorization: Bearer KEY)\n",
@@ -1588,11 +1587,11 @@ static int cmd_apikey_revoke(cli *c)
     int rc = open_store(c, &s);
     if (rc)
         return rc;
-    char msg[300];
-    sg_err err = sg_store_apikey_disable(s, id, msg, sizeof msg);
-    char obj[48];
+    char msg[300], obj[48];
     snprintf(obj, sizeof obj, "apikey/%lld", id);
-    rc = close_audited(c, err, msg, "apikey.revoke", obj);
+    sg_audit_entry e = cli_entry("apikey.revoke", obj);
+    sg_err err = sg_store_apikey_disable(s, id, &e, msg, sizeof msg);
+    rc = close_write(c, err, msg);
     if (!rc)
         printf("API key %lld revoked\n", id);
     return rc;

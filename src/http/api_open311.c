@@ -705,7 +705,7 @@ sg_err sg_open311_h_requests_get(sg_http_req *r, sg_http_reply *out, char *msg, 
     const char *page_s = sg_http_query_get(&q, "page");
     const char *size_s = sg_http_query_get(&q, "page_size");
 
-    sg_case_scan_filter f = {.type = "request"};
+    sg_case_filter f = {.by_created = 1, .type = "request"};
     int64_t *ids = NULL;
     const char **codes = NULL;
     if (ids_s) {
@@ -815,7 +815,8 @@ sg_err sg_open311_h_requests_get(sg_http_req *r, sg_http_reply *out, char *msg, 
         }
     }
     ow_open(&o, "service_requests", 1, "request");
-    err = sg_store_case_scan(r->srv->store, &f, visit_request, &L);
+    err = sg_store_case_read(r->srv->store, &f,
+                             &(sg_case_reader){.visit = visit_request, .ctx = &L}, NULL);
     ow_close(&o);
     listing_fini(&L);
     if (err) {
