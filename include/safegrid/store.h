@@ -367,10 +367,16 @@ sg_err sg_store_rule_list(sg_store *s, sg_rule_row **out, size_t *n_out);
  *  that caches built from them (src/case/area.c) know when to rebuild. */
 uint64_t sg_store_geo_generation(sg_store *s);
 
-/** Somewhere for src/case/area.c to keep its snapshot of the areas with the store it was
- *  built from: a pointer owned by that module (guarded by its lock), released with the
- *  store by the function *release when it is set. */
-void **sg_store_area_cache_slot(sg_store *s, void (**release)(void *));
+/* ---- lifetime (src/store/writer.c) ------------------------------------------------------ */
+
+/** The most sg_store_on_close() calls one store takes. */
+#define SG_STORE_MAX_ON_CLOSE 4
+
+/** Has sg_store_close() call fn(arg) once, after the store's threads have stopped and
+ *  before its memory is released: for a module above the store that keeps something built
+ *  from this store's data and must let it go with the store (the area snapshot of
+ *  src/case/area.c). SG_NOMEM when SG_STORE_MAX_ON_CLOSE are set. */
+sg_err sg_store_on_close(sg_store *s, void (*fn)(void *arg), void *arg);
 
 /* ---- accounts, sessions, API keys (src/store/accounts.c) -------------------------------- */
 

@@ -26,13 +26,6 @@ uint64_t sg_store_geo_generation(sg_store *s)
     return g;
 }
 
-void **sg_store_area_cache_slot(sg_store *s, void (**release)(void *))
-{
-    if (release)
-        s->area_cache_release = *release;
-    return &s->area_cache;
-}
-
 void sg_area_rows_free(sg_area_row *rows, size_t n)
 {
     for (size_t i = 0; rows && i < n; i++) {

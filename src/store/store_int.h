@@ -173,8 +173,11 @@ struct sg_store {
     int ckpt_wanted; /* guarded by mu */
     pthread_cond_t wake_ckpt;
     uint64_t geo_generation; /* guarded by mu */
-    void *area_cache;
-    void (*area_cache_release)(void *);
+    struct {
+        void (*fn)(void *);
+        void *arg;
+    } on_close[SG_STORE_MAX_ON_CLOSE]; /* guarded by mu */
+    int n_on_close;
     pthread_mutex_t cat_mu; /* the category cache (categories.c) */
     sg_category *cats;      /* sorted by code */
     size_t n_cats;

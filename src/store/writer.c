@@ -425,10 +425,24 @@ void sg_store_close(sg_store *s)
     pthread_mutex_destroy(&s->pool_mu);
     pthread_mutex_destroy(&s->cat_mu);
     free(s->cats);
-    if (s->area_cache && s->area_cache_release)
-        s->area_cache_release(s->area_cache);
+    for (int k = 0; k < s->n_on_close; k++)
+        s->on_close[k].fn(s->on_close[k].arg);
     free(s->path);
     free(s);
+}
+
+sg_err sg_store_on_close(sg_store *s, void (*fn)(void *arg), void *arg)
+{
+    sg_err err = SG_NOMEM;
+    pthread_mutex_lock(&s->mu);
+    if (s->n_on_close < SG_STORE_MAX_ON_CLOSE) {
+        s->on_close[s->n_on_close].fn = fn;
+        s->on_close[s->n_on_close].arg = arg;
+        s->n_on_close++;
+        err = SG_OK;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return err;
 }
 
 int sg_store_schema_version(sg_store *s)
