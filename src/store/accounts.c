@@ -269,7 +269,9 @@ static const char SQL_APIKEY_INSERT[] =
 static sg_err run_apikey_put(sg_store *s, store_job *job)
 {
     sg_err err = run_statements(s, job);
-    if (err || job->entry.action == NULL || job->entry.object != NULL)
+    /* Named by a run of this job before (a group rolled back and run again) or by none. */
+    int ours = job->entry.object == NULL || job->entry.object == job->object;
+    if (err || job->entry.action == NULL || !ours)
         return err;
     exec_arg *a = job->arg;
     snprintf(job->object, sizeof job->object, "apikey/%lld", (long long)a->last_id);

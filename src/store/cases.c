@@ -375,6 +375,7 @@ static const char SQL_PURGE_PERSONAL[] =
 
 typedef struct purge_arg {
     int64_t closed_before;
+    const char *detail; /* the caller's detail, or NULL */
     int64_t n_purged;
 } purge_arg;
 
@@ -396,7 +397,9 @@ static sg_err run_purge(sg_store *s, store_job *job)
     a->n_purged = sg_sql_changes(w->db);
     if (job->entry.action == NULL)
         return SG_OK;
-    const char *rest = job->entry.detail_json ? strchr(job->entry.detail_json, '{') : NULL;
+    /* From the caller's detail, not the entry's: a run before this one (of a group rolled
+     * back and run again) has already completed that. */
+    const char *rest = a->detail ? strchr(a->detail, '{') : NULL;
     rest = rest ? rest + 1 + strspn(rest + 1, " \t\r\n") : "}";
     int k = snprintf(job->detail, sizeof job->detail, "{\"purged\":%lld%s%s",
                      (long long)a->n_purged, *rest == '}' ? "" : ",", rest);
@@ -412,7 +415,7 @@ static const job_kind KIND_PURGE = {"retention purge", run_purge};
 sg_err sg_store_purge_personal(sg_store *s, int64_t closed_before, const sg_audit_entry *audit,
                                int64_t *n_purged, char *msg, size_t n)
 {
-    purge_arg a = {closed_before, 0};
+    purge_arg a = {closed_before, audit ? audit->detail_json : NULL, 0};
     sg_err err = store_write(s, &KIND_PURGE, &a, audit, msg, n);
     if (!err && n_purged)
         *n_purged = a.n_purged;
