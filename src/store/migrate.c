@@ -130,7 +130,7 @@ static const char *const migrations[] = {
     " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
 
     /* 6: migration 4's index with each case's version, which replaces it: the HTTP case
-     * list reads only the id and version of an area's newest cases (sg_store_case_page, to
+     * list reads only the id and version of an area's newest cases (sg_store_case_read, to
      * check its cache of their JSON) and takes them from this index alone, without a
      * table lookup per case (bench_http: 102 -> 68 us of CPU per list of 50). */
     "CREATE INDEX cases_area_version ON cases(area_id, id, version); DROP INDEX cases_area_id;",

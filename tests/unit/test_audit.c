@@ -1303,7 +1303,7 @@ static void test_case_writes_audited(void **state)
 /* A group commit in which a write fails without changing anything (here: a second import
  * of the same source key, refused by the writer) must still record the entries of the
  * writes of the group that did commit. (It failed when written: audit_batch() in
- * src/store/store.c skipped a failed job before its flush check, so when the last job of a group
+ * src/store/audit.c skipped a failed job before its flush check, so when the last job of a group
  * failed, the entries gathered from the jobs before it were never appended and their
  * writes committed unaudited.) The test holds the database's write lock from
  * another connection while the writer works on the first creation, so that the next two
