@@ -104,7 +104,9 @@ _Static_assert(sizeof(store_job) <= sizeof(sg_store_job), "SG_STORE_JOB_BYTES is
 
 /* Queues a write of kind with arg into caller-owned storage j, to commit with the audit
  * entry audit (copied; its strings borrowed until the job is waited for; NULL: none).
- * The entry is checked first, so a bad one fails the write before anything is queued.
+ * j's actor, role and data, which a case write sets before, are kept; the rest of j is
+ * cleared. The entry is checked first, so a bad one fails the write before anything is
+ * queued.
  * Returns the job's error (SG_FORBIDDEN on a read-only store, SG_INVAL/SG_TOOBIG for a
  * refused entry) or SG_OK; the caller waits with store_wait either way. */
 sg_err store_submit(sg_store *s, const job_kind *kind, void *arg, const sg_audit_entry *audit,
