@@ -18,8 +18,9 @@
  * audit.h: actor, role, action, object, detail) commits it in the same transaction; an
  * entry the log refuses (a control character, a detail that is not a JSON object, a line
  * over SG_AUDIT_MAX_LINE) fails the write with SG_INVAL or SG_TOOBIG before anything is
- * written. The entry and its strings are borrowed for the call. A NULL entry writes none:
- * for fixtures, and for the parts of an operation that another write's entry records.
+ * written. The entry and its strings are borrowed for the call. A NULL entry writes none
+ * (for test fixtures: every write of the product names its entry, except sessions, whose
+ * logins the HTTP layer records with sg_store_audit).
  * Every write returns SG_FORBIDDEN on a store opened read-only.
  */
 #ifndef SAFEGRID_STORE_H
