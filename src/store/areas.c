@@ -94,10 +94,9 @@ static sg_err run_areas_put(sg_store *s, store_job *job)
             sg_sql_bind_double(st, 5 + k, r->bbox[k]);
         if (r->wkb)
             sg_sql_bind_blob(st, 9, r->wkb, (int)r->wkb_len);
-        int rc = sg_sql_step(st);
-        sg_sql_reset(st);
-        if (rc != SG_SQL_DONE)
-            return sg_sql_error(w->db, rc, job->msg, sizeof job->msg, "area");
+        err = store_step_done(w, st, job->msg, sizeof job->msg, "area");
+        if (err)
+            return err;
         if (existed)
             a->n_updated++;
         else
@@ -112,10 +111,9 @@ static sg_err run_areas_put(sg_store *s, store_job *job)
         if (pid)
             sg_sql_bind_int64(st, 1, pid);
         sg_sql_bind_text(st, 2, r->code);
-        int rc = sg_sql_step(st);
-        sg_sql_reset(st);
-        if (rc != SG_SQL_DONE)
-            return sg_sql_error(w->db, rc, job->msg, sizeof job->msg, "area parent");
+        err = store_step_done(w, st, job->msg, sizeof job->msg, "area parent");
+        if (err)
+            return err;
     }
     return SG_OK;
 }
@@ -211,11 +209,7 @@ static sg_err run_org_put(sg_store *s, store_job *job)
     sg_sql_bind_text(st, 2, a->name);
     sg_sql_bind_text(st, 3, a->kind);
     store_bind_id(st, 4, area);
-    int rc = sg_sql_step(st);
-    sg_sql_reset(st);
-    if (rc != SG_SQL_DONE)
-        return sg_sql_error(w->db, rc, job->msg, sizeof job->msg, "organisation");
-    return SG_OK;
+    return store_step_done(w, st, job->msg, sizeof job->msg, "organisation");
 }
 
 static const job_kind KIND_ORG_PUT = {"organisation", run_org_put};
@@ -310,10 +304,9 @@ static sg_err run_rule_put(sg_store *s, store_job *job)
     sg_sql_bind_text(st, 1, any ? NULL : a->category);
     sg_sql_bind_int64(st, 2, area);
     sg_sql_bind_int64(st, 3, org);
-    int rc = sg_sql_step(st);
-    sg_sql_reset(st);
-    if (rc != SG_SQL_DONE)
-        return sg_sql_error(w->db, rc, job->msg, sizeof job->msg, "rule");
+    err = store_step_done(w, st, job->msg, sizeof job->msg, "rule");
+    if (err)
+        return err;
     a->id = sg_sql_last_id(w->db);
     return SG_OK;
 }
@@ -338,10 +331,9 @@ static sg_err run_rule_delete(sg_store *s, store_job *job)
     if (err)
         return err;
     sg_sql_bind_int64(st, 1, a->id);
-    int rc = sg_sql_step(st);
-    sg_sql_reset(st);
-    if (rc != SG_SQL_DONE)
-        return sg_sql_error(s->writer->db, rc, job->msg, sizeof job->msg, "rule");
+    err = store_step_done(s->writer, st, job->msg, sizeof job->msg, "rule");
+    if (err)
+        return err;
     if (sg_sql_changes(s->writer->db) == 0)
         return sg_errf(SG_NOTFOUND, job->msg, sizeof job->msg, "no rule %lld", (long long)a->id);
     return SG_OK;

@@ -98,11 +98,7 @@ static sg_err insert_event(conn *w, int64_t case_id, int64_t seq, int64_t at, co
     sg_sql_bind_text(st, 8, to);
     sg_sql_bind_text(st, 9, reason);
     sg_sql_bind_text(st, 10, data);
-    int rc = sg_sql_step(st);
-    sg_sql_reset(st);
-    if (rc != SG_SQL_DONE)
-        return sg_sql_error(w->db, rc, msg, n, "case event");
-    return SG_OK;
+    return store_step_done(w, st, msg, n, "case event");
 }
 
 static sg_err run_case_insert(sg_store *s, store_job *job)
@@ -390,10 +386,9 @@ static sg_err run_purge(sg_store *s, store_job *job)
     if (err)
         return err;
     sg_sql_bind_int64(st, 1, a->closed_before);
-    int rc = sg_sql_step(st);
-    sg_sql_reset(st);
-    if (rc != SG_SQL_DONE)
-        return sg_sql_error(w->db, rc, job->msg, sizeof job->msg, "purge");
+    err = store_step_done(w, st, job->msg, sizeof job->msg, "purge");
+    if (err)
+        return err;
     a->n_purged = sg_sql_changes(w->db);
     if (job->entry.action == NULL)
         return SG_OK;

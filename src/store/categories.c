@@ -32,11 +32,7 @@ static sg_err run_category_put(sg_store *s, store_job *job)
     for (int i = 0; i < 4; i++)
         sg_sql_bind_int64(st, 4 + i, c->deadline[i]);
     sg_sql_bind_int(st, 8, c->sensitive ? 1 : 0);
-    int rc = sg_sql_step(st);
-    sg_sql_reset(st);
-    if (rc != SG_SQL_DONE)
-        return sg_sql_error(s->writer->db, rc, job->msg, sizeof job->msg, "category");
-    return SG_OK;
+    return store_step_done(s->writer, st, job->msg, sizeof job->msg, "category");
 }
 
 static const job_kind KIND_CATEGORY_PUT = {"category", run_category_put};

@@ -79,6 +79,13 @@ sg_err store_exec(conn *c, const char *sql, char *msg, size_t n)
     return SG_OK;
 }
 
+sg_err store_step_done(conn *c, sg_sql_stmt *st, char *msg, size_t n, const char *what)
+{
+    int rc = sg_sql_step(st);
+    sg_sql_reset(st);
+    return rc == SG_SQL_DONE ? SG_OK : sg_sql_error(c->db, rc, msg, n, what);
+}
+
 sg_err store_reader_get(sg_store *s, conn **out)
 {
     pthread_mutex_lock(&s->pool_mu);

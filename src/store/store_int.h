@@ -45,6 +45,9 @@ void store_conn_close(conn *c);
 sg_err store_prep(conn *c, const char *sql, sg_sql_stmt **out);
 /* Runs statements that return no rows; msg gets the engine's message. */
 sg_err store_exec(conn *c, const char *sql, char *msg, size_t n);
+/* Steps st, a statement of c that returns no rows, and resets it: SG_OK, or the engine's
+ * error with "what: <message>" in msg. */
+sg_err store_step_done(conn *c, sg_sql_stmt *st, char *msg, size_t n, const char *what);
 /* A reader connection from the pool (opened when none is free), and back. */
 sg_err store_reader_get(sg_store *s, conn **out);
 void store_reader_put(sg_store *s, conn *c);
