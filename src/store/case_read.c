@@ -138,51 +138,50 @@ static void where_in(char *buf, size_t n, const char *col, size_t first, size_t 
 /* Room for the fixed clauses and ",?NNNN" per id and category. */
 #define SQL_MAX (1024 + 8 * (SG_STORE_SCAN_MAX_IDS + SG_STORE_SCAN_MAX_CATEGORIES))
 
+#define AREA_LO (1u << SHAPE_AREA_SHIFT)
+#define AREA_HI (2u << SHAPE_AREA_SHIFT)
+
+/* The WHERE conditions, in order, each added when the shape has every bit of `all` and
+ * none of `none`. */
+static const struct {
+    unsigned all, none;
+    const char *cond;
+} conditions[] = {
+    {SHAPE_TYPE, SHAPE_CREATED, "type = :type"},
+    /* "+type" in creation order keeps the planner off cases_type_status, which would need
+     * every case of the type sorted before the first row: the order comes from
+     * cases_created instead. */
+    {SHAPE_TYPE | SHAPE_CREATED, 0, "+type = :type"},
+    {SHAPE_OPEN, 0, "closed_at IS NULL"},
+    {SHAPE_CLOSED, 0, "closed_at IS NOT NULL"},
+    {SHAPE_STATUS, 0, "status = :status"},
+    {SHAPE_CATEGORY, 0, "category = :category"},
+    {AREA_LO, AREA_HI, "area_id = :area"}, /* AREA_LEAF */
+    /* AREA_ALL. '+': not by the area index, which would read every case with an area and
+     * sort them; half or more of the cases match, so walking ids backwards finds a page
+     * after reading about twice its length. */
+    {AREA_HI, AREA_LO, "+area_id IS NOT NULL"},
+    {AREA_LO | AREA_HI, 0, /* AREA_SUBTREE */
+     "area_id IN (WITH RECURSIVE sub(id) AS (SELECT :area UNION SELECT a.id FROM "
+     "area a JOIN sub ON a.parent_id = sub.id) SELECT id FROM sub)"},
+    {SHAPE_ORG, 0, "org_id = :org"},
+    {SHAPE_FROM, 0, "created_at >= :from"},
+    {SHAPE_TO, 0, "created_at < :to"},
+    {SHAPE_BBOX, 0, "lon BETWEEN :minlon AND :maxlon AND lat BETWEEN :minlat AND :maxlat"},
+    {SHAPE_OVERDUE, 0, "closed_at IS NULL AND due_at < :overdue"},
+    {SHAPE_ESCALATED, 0, "closed_at IS NULL AND escalations > 0"},
+    {SHAPE_BEFORE | SHAPE_CREATED, 0,
+     "(created_at < :bcreated OR (created_at = :bcreated AND id < :before))"},
+    {SHAPE_BEFORE, SHAPE_CREATED, "id < :before"},
+};
+
 /* Writes the read's SQL for shape m (and f's sets) into sql. */
 static void read_sql(unsigned m, const sg_case_filter *f, char *sql, size_t n)
 {
     snprintf(sql, n, "SELECT %s FROM cases WHERE 1", m & SHAPE_REFS ? "id, version" : CASE_COLS);
-    /* "+type" in creation order keeps the planner off cases_type_status, which would need
-     * every case of the type sorted before the first row: the order comes from
-     * cases_created instead. */
-    if (m & SHAPE_TYPE)
-        where_add(sql, n, m & SHAPE_CREATED ? "+type = :type" : "type = :type");
-    if (m & SHAPE_OPEN)
-        where_add(sql, n, "closed_at IS NULL");
-    if (m & SHAPE_CLOSED)
-        where_add(sql, n, "closed_at IS NOT NULL");
-    if (m & SHAPE_STATUS)
-        where_add(sql, n, "status = :status");
-    if (m & SHAPE_CATEGORY)
-        where_add(sql, n, "category = :category");
-    int area = (int)(m >> SHAPE_AREA_SHIFT) & 3;
-    if (area == AREA_LEAF)
-        where_add(sql, n, "area_id = :area");
-    else if (area == AREA_ALL)
-        /* '+': not by the area index, which would read every case with an area and sort
-         * them; half or more of the cases match, so walking ids backwards finds a page
-         * after reading about twice its length. */
-        where_add(sql, n, "+area_id IS NOT NULL");
-    else if (area == AREA_SUBTREE)
-        where_add(sql, n,
-                  "area_id IN (WITH RECURSIVE sub(id) AS (SELECT :area UNION SELECT a.id FROM "
-                  "area a JOIN sub ON a.parent_id = sub.id) SELECT id FROM sub)");
-    if (m & SHAPE_ORG)
-        where_add(sql, n, "org_id = :org");
-    if (m & SHAPE_FROM)
-        where_add(sql, n, "created_at >= :from");
-    if (m & SHAPE_TO)
-        where_add(sql, n, "created_at < :to");
-    if (m & SHAPE_BBOX)
-        where_add(sql, n, "lon BETWEEN :minlon AND :maxlon AND lat BETWEEN :minlat AND :maxlat");
-    if (m & SHAPE_OVERDUE)
-        where_add(sql, n, "closed_at IS NULL AND due_at < :overdue");
-    if (m & SHAPE_ESCALATED)
-        where_add(sql, n, "closed_at IS NULL AND escalations > 0");
-    if ((m & SHAPE_BEFORE) && (m & SHAPE_CREATED))
-        where_add(sql, n, "(created_at < :bcreated OR (created_at = :bcreated AND id < :before))");
-    else if (m & SHAPE_BEFORE)
-        where_add(sql, n, "id < :before");
+    for (size_t i = 0; i < sizeof conditions / sizeof conditions[0]; i++)
+        if ((m & conditions[i].all) == conditions[i].all && !(m & conditions[i].none))
+            where_add(sql, n, conditions[i].cond);
     if (f->n_ids)
         where_in(sql, n, "id", IDS_PARAM, f->n_ids);
     if (f->n_categories)
