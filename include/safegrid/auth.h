@@ -79,7 +79,8 @@ sg_err sg_auth_user_disable(sg_store *s, const char *name, int disabled,
 /** Checks name and password and opens a session: token_out and csrf_out (each
  *  SG_AUTH_TOKEN_CHARS + 1 bytes) receive the secrets, *who the principal (strings from
  *  arena a). A wrong name, a wrong password and a disabled account all give SG_UNAUTH with
- *  the same message, after the same work, so the answer does not tell which. */
+ *  the same message, after the same work, so the answer does not tell which. The session
+ *  commits with its audit entry (session.login, account/NAME, by the account). */
 sg_err sg_auth_login(sg_store *s, const char *name, const char *password, sg_arena *a,
                      char *token_out, char *csrf_out, sg_principal *who, char *msg, size_t n);
 

@@ -19,8 +19,8 @@
  * entry the log refuses (a control character, a detail that is not a JSON object, a line
  * over SG_AUDIT_MAX_LINE) fails the write with SG_INVAL or SG_TOOBIG before anything is
  * written. The entry and its strings are borrowed for the call. A NULL entry writes none
- * (for test fixtures: every write of the product names its entry, except sessions, whose
- * logins the HTTP layer records with sg_store_audit).
+ * (for test fixtures: every write of the product names its entry, except the end of a
+ * session).
  * Every write returns SG_FORBIDDEN on a store opened read-only.
  */
 #ifndef SAFEGRID_STORE_H
@@ -418,8 +418,10 @@ typedef struct sg_session_row {
     int64_t created_at, expires_at;
 } sg_session_row;
 
-/** Stores a new session (and drops sessions that expired before r->created_at). */
-sg_err sg_store_session_put(sg_store *s, const sg_session_row *r, char *msg, size_t n);
+/** Stores a new session (and drops sessions that expired before r->created_at) with
+ *  audit's entry (the login). */
+sg_err sg_store_session_put(sg_store *s, const sg_session_row *r, const sg_audit_entry *audit,
+                            char *msg, size_t n);
 
 /** Reads the session with this token hash. SG_NOTFOUND if none. */
 sg_err sg_store_session_get(sg_store *s, const unsigned char hash[SG_STORE_HASH_BYTES],

@@ -264,7 +264,11 @@ sg_err sg_auth_login(sg_store *s, const char *name, const char *password, sg_are
     snprintf(row.csrf, sizeof row.csrf, "%s", csrf_out);
     row.created_at = now_s();
     row.expires_at = row.created_at + SG_AUTH_SESSION_SECONDS;
-    err = sg_store_session_put(s, &row, msg, n);
+    /* The session commits with the login's entry. */
+    char object[80];
+    snprintf(object, sizeof object, "account/%.64s", acc.name);
+    sg_audit_entry e = {acc.name, acc.role, "session.login", object, NULL};
+    err = sg_store_session_put(s, &row, &e, msg, n);
     if (err)
         return err;
     fill_principal(&acc, a, who);

@@ -102,12 +102,7 @@ sg_err sg_http_h_login(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
              SG_AUTH_COOKIE, token, SG_AUTH_SESSION_SECONDS,
              r->srv->cookie_secure ? "; Secure" : "");
     r->set_cookie = sg_arena_strdup(&r->arena, cookie);
-    r->who = who;
-    char obj[80];
-    snprintf(obj, sizeof obj, "account/%.64s", who.name);
-    err = sg_http_audit(r, "session.login", obj, NULL, msg, n);
-    if (err)
-        return err;
+    r->who = who; /* the session committed with its session.login entry (sg_auth_login) */
     return reply_principal(r, &who, out, msg, n);
 }
 

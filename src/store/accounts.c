@@ -211,7 +211,8 @@ static const char SQL_SESSION_PURGE[] = "DELETE FROM session WHERE expires_at < 
 
 static const job_kind KIND_SESSION = {"session", run_statements};
 
-sg_err sg_store_session_put(sg_store *s, const sg_session_row *r, char *msg, size_t n)
+sg_err sg_store_session_put(sg_store *s, const sg_session_row *r, const sg_audit_entry *audit,
+                            char *msg, size_t n)
 {
     exec_arg x = {.n_st = 2};
     x.st[0].sql = SQL_SESSION_INSERT;
@@ -223,7 +224,7 @@ sg_err sg_store_session_put(sg_store *s, const sg_session_row *r, char *msg, siz
     x.st[1].sql = SQL_SESSION_PURGE;
     x.st[1].n = 1;
     x.st[1].v[0] = vint(r->created_at);
-    return store_write(s, &KIND_SESSION, &x, NULL, msg, n);
+    return store_write(s, &KIND_SESSION, &x, audit, msg, n);
 }
 
 static const char SQL_SESSION_GET[] =
