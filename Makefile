@@ -101,6 +101,7 @@ build/fuzz/fuzz_%: fuzz/fuzz_%.c build/fuzz/libsafegrid.a
 # closes with the sum. The CLI tests use the sanitised binary (SG_BIN).
 tests: $(TESTS) build/san/safegrid
 check: setup
+	@sh scripts/check_layers.sh
 	+@$(SUBMAKE) tests
 	@sh scripts/check.sh $(TESTS)
 

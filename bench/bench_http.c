@@ -491,7 +491,7 @@ static double prepare_db(const char *sg_bin, const char *dir, long n_cases, int 
         snprintf(c.code, sizeof c.code, "%s-general", types[i]);
         snprintf(c.type, sizeof c.type, "%s", types[i]);
         snprintf(c.name, sizeof c.name, "General %s", types[i]);
-        if (sg_store_category_put(sv.store, &c, msg, sizeof msg))
+        if (sg_store_category_put(sv.store, &c, NULL, msg, sizeof msg))
             die("category", msg);
     }
     enum { WINDOW = 512 };
@@ -672,7 +672,7 @@ int main(void)
         die("open", msg);
     char key[SG_AUTH_KEY_MAX];
     int64_t key_id;
-    if (sg_auth_apikey_add(sv.store, "bench", "supervisor", NULL, NULL, key, &key_id, msg,
+    if (sg_auth_apikey_add(sv.store, "bench", "supervisor", NULL, NULL, key, &key_id, NULL, msg,
                            sizeof msg))
         die("api key", msg);
     req_ctx q = {.key = key, .n_cases = n_cases, .areas = areas, .n_areas = n_areas};

@@ -57,7 +57,7 @@ static void fresh_db(const char *path)
                      .type = "request",
                      .name = "Pothole",
                      .deadline = {86400, 86400 * 3, 86400 * 7, 86400 * 14}};
-    if (sg_store_category_put(s, &c, msg, sizeof msg) != SG_OK)
+    if (sg_store_category_put(s, &c, NULL, msg, sizeof msg) != SG_OK)
         die("category", msg);
     sg_store_close(s);
 }

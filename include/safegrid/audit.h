@@ -21,7 +21,7 @@
  *
  * Where the lines live: in the installation's database, table `audit`, one row per line,
  * appended by the store's writer in the same transaction as the change the entry records
- * (src/store/store.c), so a change and its entry commit together or not at all, with one sync.
+ * (src/store/audit.c), so a change and its entry commit together or not at all, with one sync.
  * `safegrid audit export` writes them out as a plain file, one line each, that anyone can
  * check with this module or with nothing more than a JSON reader and `b2sum -l 256`.
  * This module builds lines and verifies them from any source; it does no I/O of its own
@@ -112,7 +112,7 @@ typedef struct sg_audit_entry {
  *  holds and the verifier accepts. On SG_OK *line is a malloc'd string owned by the caller
  *  and *len its length. Errors: SG_INVAL for a missing or bad field or a detail that is not
  *  a JSON object (msg says which); SG_TOOBIG if the line would exceed SG_AUDIT_MAX_LINE;
- *  SG_NOMEM. The store's writer calls this (src/store/store.c), inside the transaction of the
+ *  SG_NOMEM. The store's writer calls this (src/store/audit.c), inside the transaction of the
  *  change the entry records. */
 sg_err sg_audit_line(uint64_t seq, int64_t when, const sg_audit_entry *e,
                      const char prev[SG_AUDIT_HASH_HEX + 1], char **line, size_t *len, char *msg,

@@ -56,6 +56,9 @@ typedef struct sg_principal {
  *  their own cost. SG_INVAL below libsodium's minimum. Process-wide. */
 sg_err sg_auth_set_cost(unsigned long long ops, size_t mem);
 
+/* The account and key writes below commit with audit's entry (NULL: none), in one
+ * transaction, as the store's writes do (store.h). */
+
 /** Creates an account with a role (a staff role: not public or system) and an area scope
  *  (area_code NULL or "": everywhere) and organisation (NULL: none). password NULL
  *  generates one: 16 random characters written to gen_out (at least 17 bytes), to show
@@ -63,19 +66,21 @@ sg_err sg_auth_set_cost(unsigned long long ops, size_t mem);
  *  or organisation), SG_CONFLICT (name in use). */
 sg_err sg_auth_user_add(sg_store *s, const char *name, const char *role, const char *area_code,
                         const char *org_code, const char *password, char *gen_out, int64_t *id,
-                        char *msg, size_t n);
+                        const sg_audit_entry *audit, char *msg, size_t n);
 
 /** Sets a new password for name and ends its sessions. */
-sg_err sg_auth_user_passwd(sg_store *s, const char *name, const char *password, char *msg,
-                           size_t n);
+sg_err sg_auth_user_passwd(sg_store *s, const char *name, const char *password,
+                           const sg_audit_entry *audit, char *msg, size_t n);
 
 /** Disables (disabled = 1) or re-enables account name; disabling ends its sessions. */
-sg_err sg_auth_user_disable(sg_store *s, const char *name, int disabled, char *msg, size_t n);
+sg_err sg_auth_user_disable(sg_store *s, const char *name, int disabled,
+                            const sg_audit_entry *audit, char *msg, size_t n);
 
 /** Checks name and password and opens a session: token_out and csrf_out (each
  *  SG_AUTH_TOKEN_CHARS + 1 bytes) receive the secrets, *who the principal (strings from
  *  arena a). A wrong name, a wrong password and a disabled account all give SG_UNAUTH with
- *  the same message, after the same work, so the answer does not tell which. */
+ *  the same message, after the same work, so the answer does not tell which. The session
+ *  commits with its audit entry (session.login, account/NAME, by the account). */
 sg_err sg_auth_login(sg_store *s, const char *name, const char *password, sg_arena *a,
                      char *token_out, char *csrf_out, sg_principal *who, char *msg, size_t n);
 
@@ -92,7 +97,8 @@ sg_err sg_auth_logout(sg_store *s, const char *token, char *msg, size_t n);
 /** Creates an API key with a role and area scope; key_out (SG_AUTH_KEY_MAX bytes) receives
  *  the key, to be shown once; *id its number. */
 sg_err sg_auth_apikey_add(sg_store *s, const char *name, const char *role, const char *area_code,
-                          const char *org_code, char *key_out, int64_t *id, char *msg, size_t n);
+                          const char *org_code, char *key_out, int64_t *id,
+                          const sg_audit_entry *audit, char *msg, size_t n);
 
 /** Checks an API key: SG_OK with *who filled (strings from a), SG_UNAUTH otherwise. */
 sg_err sg_auth_apikey_check(sg_store *s, const char *key, sg_arena *a, sg_principal *who);

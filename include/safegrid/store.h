@@ -1,25 +1,41 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * The store: safegrid's embedded database (SQLite in WAL mode). All SQL lives in
- * src/store/store.c, the only file that includes sqlite3.h, so that another backend can replace
- * it behind this header.
+ * The store: safegrid's embedded database (SQLite in WAL mode). All SQL lives under
+ * src/store/, one file per domain (docs/store.md), over a narrow engine interface of
+ * which src/store/sql_sqlite.c is the only implementation and the only file that includes
+ * sqlite3.h, so that another backend can replace it behind this header.
  *
- * Writes go through one writer thread that takes every queued write, runs each in its own
- * savepoint inside one transaction, commits with synchronous=FULL, and only then wakes the
- * callers: each acknowledged write is durable, and many concurrent writers share one fsync
- * (group commit). Reads use a pool of reader connections, so they never wait for the writer.
- * Schema changes are numbered migrations applied in order at open.
+ * Writes go through one writer thread that takes every queued write, runs them in one
+ * transaction, appends the audit entry each carries, commits with synchronous=FULL, and
+ * only then wakes the callers: each acknowledged write is durable together with its audit
+ * entry, and many concurrent writers share one fsync (group commit). Reads use a pool of
+ * reader connections, so they never wait for the writer. Schema changes are numbered
+ * migrations applied in order at open.
+ *
+ * Conventions of every function below: msg (may be NULL) gets a sentence saying why on
+ * error; out-parameters are untouched on error; a write "waits for durability": on SG_OK
+ * it has committed with its audit entry. A write given an audit entry (sg_audit_entry of
+ * audit.h: actor, role, action, object, detail) commits it in the same transaction; an
+ * entry the log refuses (a control character, a detail that is not a JSON object, a line
+ * over SG_AUDIT_MAX_LINE) fails the write with SG_INVAL or SG_TOOBIG before anything is
+ * written. The entry and its strings are borrowed for the call. A NULL entry writes none
+ * (for test fixtures: every write of the product names its entry, except the end of a
+ * session).
+ * Every write returns SG_FORBIDDEN on a store opened read-only.
  */
 #ifndef SAFEGRID_STORE_H
 #define SAFEGRID_STORE_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "safegrid/audit.h"
 #include "safegrid/error.h"
 
 typedef struct sg_store sg_store;
+
+/* ---- opening and closing (src/store/writer.c, migrate.c) -------------------------------- */
 
 /** Options for sg_store_open_opts(); zero-initialise for the defaults. */
 typedef struct sg_store_opts {
@@ -30,10 +46,12 @@ typedef struct sg_store_opts {
 
 /** Opens (creating if needed) the database at path, applies pending migrations and starts
  *  the writer thread. On SG_OK *out is a new store owned by the caller, released with
- *  sg_store_close(). On error msg says why (the file, the failing migration). */
+ *  sg_store_close(). Errors: SG_INVAL (no path), SG_IO (cannot open), SG_CORRUPT (not a
+ *  database, a migration failed), SG_UNSUPPORTED (a schema newer than this build), SG_BUSY;
+ *  msg names the file or the failing migration. */
 sg_err sg_store_open(const char *path, sg_store **out, char *msg, size_t n);
 
-/** As sg_store_open() with options. */
+/** As sg_store_open() with options (o may be NULL). */
 sg_err sg_store_open_opts(const char *path, const sg_store_opts *o, sg_store **out, char *msg,
                           size_t n);
 
@@ -45,74 +63,32 @@ void sg_store_close(sg_store *s);
 int sg_store_schema_version(sg_store *s);
 int sg_store_latest_version(void);
 
-/** The database's secret key for tracking codes (created at first open; read-only view
- *  owned by the store). */
-#define SG_TRACKING_KEY_BYTES 16
-const unsigned char *sg_store_tracking_key(sg_store *s);
-
 /** Counts of group commits and of writes they carried since open (for /metrics). */
 void sg_store_stats(sg_store *s, uint64_t *n_commits, uint64_t *n_writes);
 
-/* ---- the audit log (audit.h for the format) ----------------------------------------------- */
-
-/* Every write that carries an audit entry (case writes, and sg_store_audit) appends it to
- * the table `audit` in the same transaction, so a change and its entry commit together,
- * with one sync for the whole group. */
-
-/** Appends one entry, durably, through the writer's group commit: on SG_OK it has
- *  committed. For actions that change nothing in the store (a read of personal data, a
- *  login) or whose change was made by another call. Fields as audit.h says; SG_INVAL (with
- *  the reason) for a bad field, before anything is queued. */
-sg_err sg_store_audit(sg_store *s, const sg_audit_entry *e, char *msg, size_t n);
-
-/** Verifies the chain held in the database, as sg_audit_verify does for a file, in one
- *  read snapshot. opts may be NULL. Errors as sg_audit_walk. */
-sg_err sg_store_audit_verify(sg_store *s, const sg_audit_verify_opts *opts, sg_audit_report *r,
-                             char *msg, size_t n);
-
-/** Writes the entries from_seq..to_seq (inclusive; to_seq 0 means to the end) to out as
- *  the log file format (one line each, '\n' after each), after verifying the chain from
- *  entry 1 through to_seq; nothing is written unless the range verified. The output
- *  verifies on its own with opts.fragment set, and its first prev ties it to the entry
- *  before. Errors: SG_INVAL (from_seq 0 or after to_seq); SG_NOTFOUND if there is no entry
- *  from_seq (or the log ends before to_seq); SG_CORRUPT if the chain breaks at or before
- *  to_seq (msg names line, seq and why); SG_IO on a write error. */
-sg_err sg_store_audit_export(sg_store *s, FILE *out, uint64_t from_seq, uint64_t to_seq, char *msg,
-                             size_t n);
-
-/** Imports the log file at path (the format written by sg_store_audit_export, or the file
- *  PATH.audit kept by earlier versions) into an empty audit table, after verifying it
- *  whole. *count (may be NULL) gets the number of entries. Errors: SG_CONFLICT if the table
- *  already holds entries; SG_CORRUPT if the file does not verify (msg says where); SG_IO. */
-sg_err sg_store_audit_import(sg_store *s, const char *path, uint64_t *count, char *msg, size_t n);
-
-/** Runs PRAGMA integrity_check; SG_CORRUPT with the first problem in msg if it fails. */
+/** Runs the engine's integrity check; SG_CORRUPT with the first problem in msg. */
 sg_err sg_store_integrity_check(sg_store *s, char *msg, size_t n);
 
-/* ---- write jobs ------------------------------------------------------------------------ */
+/* ---- tracking codes (src/store/tracking.c) ---------------------------------------------- */
 
-/** A write in flight, in caller-owned storage. Filled by the store's submit functions;
- *  the caller only waits on it. */
-typedef struct sg_store_job {
-    int kind;
-    void *arg;
-    const char *actor; /* who asked for the write (borrowed) */
-    const char *role;
-    const char *data; /* event data for the write, JSON or NULL (borrowed) */
-    char action[32];  /* set by the job: its audit entry ("case.create"), "" for none */
-    char object[40];  /* the audited object ("case/17") */
-    char detail[64];  /* the entry's non-personal detail, a JSON object or "" */
-    volatile int done;
-    sg_err err;
-    char msg[160];
-    struct sg_store_job *next;
-} sg_store_job;
+/** Bytes of the database's secret key for tracking codes (created at first open). */
+#define SG_TRACKING_KEY_BYTES 16
 
-/** Waits until job has committed (or failed) and returns its result; msg gets the reason. */
-sg_err sg_store_wait(sg_store *s, sg_store_job *job, char *msg, size_t n);
+/** The database's tracking-code key: a read-only view owned by the store. */
+const unsigned char *sg_store_tracking_key(sg_store *s);
 
-/* ---- cases (used by the case engine in src/case/case.c) ---------------------------------------
- */
+/** Writes case id's public tracking code, XXXXX-XXXXX in Crockford base32: a keyed
+ *  permutation of the id under key, so it is unguessable without the key, carries nothing
+ *  about the case, and is unique because ids are. buf needs 12 bytes. */
+void sg_store_code_encode(const unsigned char key[SG_TRACKING_KEY_BYTES], int64_t id, char buf[12]);
+
+/** Reads a tracking code as a person may type it (any case, with or without the dash, O
+ *  for 0, I or L for 1) back into a case id. Returns 0 on success, -1 if code is not a
+ *  well-formed code. A well-formed code may still name no case. */
+int sg_store_code_decode(const unsigned char key[SG_TRACKING_KEY_BYTES], const char *code,
+                         int64_t *id);
+
+/* ---- cases and their timelines (src/store/cases.c) -------------------------------------- */
 
 /** A case row: the projection of the case's timeline. Strings are owned by the struct and
  *  released by sg_case_fini(). */
@@ -129,7 +105,7 @@ typedef struct sg_case {
     int64_t org_id;                                    /* 0 when none */
     int64_t created_at, updated_at, due_at, closed_at; /* Unix seconds; 0 when unset */
     int escalations;
-    char tracking_code[12]; /* derived from id, see sg_case_code_encode */
+    char tracking_code[12]; /* derived from id, see sg_store_code_encode */
     char *source;
     char *source_key;
     int64_t version;
@@ -156,6 +132,31 @@ typedef struct sg_event {
 
 void sg_event_fini(sg_event *e);
 
+/** Storage for a write in flight, owned by the caller (so that queuing never allocates);
+ *  its contents are the store's. */
+#define SG_STORE_JOB_BYTES 512
+typedef struct sg_store_job {
+    union {
+        void *align_p;
+        int64_t align_i;
+        double align_d;
+        unsigned char bytes[SG_STORE_JOB_BYTES];
+    } opaque;
+} sg_store_job;
+
+/** Queues the insertion of row c (id and version are assigned) with its `created` event
+ *  recorded as made by actor/role with data (a JSON object or NULL), and its audit entry
+ *  (case.create, case/ID) by the same actor. c, the strings it points to and job must stay
+ *  valid until sg_store_wait(); on success the job writes the id, version and tracking
+ *  code into c. The caller may queue many before waiting for any. */
+sg_err sg_store_case_insert_submit(sg_store *s, sg_case *c, const char *actor, const char *role,
+                                   const char *data, sg_store_job *job);
+
+/** Waits until job has committed (or failed) and returns its result. Errors of an insert:
+ *  SG_CONFLICT (source and key already imported), SG_NOTFOUND (unknown category, area or
+ *  organisation), SG_IO. */
+sg_err sg_store_wait(sg_store *s, sg_store_job *job, char *msg, size_t n);
+
 /** A change to append to a case: the event, and the projection's new values. */
 typedef struct sg_case_change {
     int64_t case_id;
@@ -173,37 +174,92 @@ typedef struct sg_case_change {
     int64_t set_org_id; /* > 0: the case now belongs to this organisation */
 } sg_case_change;
 
-/** Queues the insertion of row c (id and version are assigned) with its `created` event
- *  recorded as made by actor/role with data (a JSON object or NULL). c and the strings it points to
- * must stay valid until the job is waited for; on success the job writes the id and version into c.
- */
-sg_err sg_store_case_insert_submit(sg_store *s, sg_case *c, const char *actor, const char *role,
-                                   const char *data, sg_store_job *job);
-
-/** Appends ch's event and updates the projection, if the case's version is still
+/** Appends ch's event and updates the projection, with its audit entry (case.<kind>,
+ *  case/ID, {"to": status}) by ch's actor, if the case's version is still
  *  ch->expected_version (SG_CONFLICT otherwise, SG_NOTFOUND if no such case). Waits for
  *  durability. On SG_OK *new_version (may be NULL) is the version after the change. */
 sg_err sg_store_case_change(sg_store *s, const sg_case_change *ch, int64_t *new_version, char *msg,
                             size_t n);
 
-/** Reads one case by id. SG_NOTFOUND if absent. */
+/** Reads one case by id into *out (release with sg_case_fini). SG_NOTFOUND if absent. */
 sg_err sg_store_case_get(sg_store *s, int64_t id, sg_case *out);
 
-/** Filters for sg_store_case_list(); zero-initialise, then set what you need. */
+/** Reads case id's timeline in order into a new array *out of *n_out events; release
+ *  with sg_event_list_free(). SG_NOTFOUND if the case does not exist. */
+sg_err sg_store_case_events(sg_store *s, int64_t id, sg_event **out, size_t *n_out);
+void sg_event_list_free(sg_event *events, size_t n);
+
+/** A visitor of whole cases: c is borrowed for the call; returns non-zero to stop. */
+typedef int (*sg_case_visit_fn)(void *ctx, const sg_case *c);
+
+/** Calls fn for every open (non-terminal) case with 0 < due_at < now, oldest due first. */
+sg_err sg_store_case_overdue(sg_store *s, int64_t now, sg_case_visit_fn fn, void *ctx);
+
+/** Retention: erases the sealed personal data (contact, parties) of every case closed
+ *  before closed_before, in one transaction with audit's entry, whose detail the store
+ *  completes with the count: {"purged": N, ...audit's detail...}. *n_purged (may be NULL)
+ *  gets the count. The cases, their timelines and their figures stay. */
+sg_err sg_store_purge_personal(sg_store *s, int64_t closed_before, const sg_audit_entry *audit,
+                               int64_t *n_purged, char *msg, size_t n);
+
+/* ---- reading cases: the one read path (src/store/case_read.c) ---------------------------- */
+
+/** The most ids, and categories, one read may name. */
+#define SG_STORE_SCAN_MAX_IDS 1000
+#define SG_STORE_SCAN_MAX_CATEGORIES 100
+
+/** Which cases a read visits, in which order and which page; zero-initialise, then set
+ *  what you need. Conditions combine with AND. */
 typedef struct sg_case_filter {
     const char *type;
     const char *status; /* a state name, or "open" for every non-terminal state */
     const char *category;
-    int64_t area_id; /* this area and every area below it */
+    const char *const *categories; /* only these categories, when n_categories > 0 */
+    size_t n_categories;           /* at most SG_STORE_SCAN_MAX_CATEGORIES */
+    int closed;                    /* 0: any; 1: only closed (closed_at set); -1: only open */
+    int64_t area_id;               /* this area and every area below it; 0: any */
     int64_t org_id;
     int64_t from, to; /* created_at in [from, to) when non-zero */
     int has_bbox;
     double min_lon, min_lat, max_lon, max_lat;
-    int overdue_at;    /* non-zero: only open cases with due_at < this time */
-    int escalated;     /* non-zero: only open cases escalated at least once */
-    int64_t before_id; /* cursor: only ids below this (0: from the newest) */
-    int limit;         /* 0: 50; at most 1000 */
+    int overdue_at;     /* non-zero: only open cases with due_at < this time */
+    int escalated;      /* non-zero: only open cases escalated at least once */
+    const int64_t *ids; /* only these ids, when n_ids > 0 (borrowed) */
+    size_t n_ids;       /* at most SG_STORE_SCAN_MAX_IDS */
+    /* The order: newest id first (0), or newest created_at first, the id breaking ties
+     * (1: the open-data export's order, a position in which is (before_created,
+     * before_id)). */
+    int by_created;
+    int64_t before_id;      /* cursor: only cases after this one in the order (0: the top) */
+    int64_t before_created; /* with by_created: the created_at of the cursor's case */
+    int64_t offset;         /* skip this many matching cases first */
+    int64_t limit;          /* visit at most this many (0: 50) */
 } sg_case_filter;
+
+/** Called for each case of a page, in order, when the reader has a page function. First
+ *  with c NULL: return SG_OK if the caller already holds case id at this version (and
+ *  has used it), or SG_NOTFOUND to have the row read and passed in a second call with c
+ *  set (borrowed for that call). Any other error stops the read and is returned. */
+typedef sg_err (*sg_case_page_fn)(void *ctx, int64_t id, int64_t version, const sg_case *c);
+
+/** How a read hands over cases: set exactly one of visit and page. */
+typedef struct sg_case_reader {
+    sg_case_visit_fn visit; /* each case whole, one row at a time */
+    sg_case_page_fn page;   /* each case by id and version first (id order only) */
+    void *ctx;
+} sg_case_reader;
+
+/** Reads the cases matching f, in f's order, at most f->limit of them, one row at a time,
+ *  so that memory does not grow with the result; the whole read comes from one snapshot.
+ *  With a page function, only the rows the caller does not hold at their current version
+ *  are read (for a cache of what is derived from a case, keyed by id and version: every
+ *  change of a case's columns, except the purge of its personal data, increments its
+ *  version). On SG_OK *next_cursor (may be NULL) is the id to pass as before_id for the
+ *  next page, 0 when this was the last (or the visitor stopped). SG_INVAL for a bad
+ *  filter or reader (negative limit or offset, too many ids or categories, both or
+ *  neither of visit and page, page with by_created). */
+sg_err sg_store_case_read(sg_store *s, const sg_case_filter *f, const sg_case_reader *r,
+                          int64_t *next_cursor);
 
 /** A page of cases, newest first. Release with sg_case_list_fini(). */
 typedef struct sg_case_list {
@@ -212,34 +268,11 @@ typedef struct sg_case_list {
     int64_t next_cursor; /* pass as before_id for the next page; 0 when this is the last */
 } sg_case_list;
 
+/** Collects what sg_store_case_read() visits for f (limit 0: 50; at most 1000) into *out. */
 sg_err sg_store_case_list(sg_store *s, const sg_case_filter *f, sg_case_list *out);
 void sg_case_list_fini(sg_case_list *l);
 
-/** Called by sg_store_case_page() for each case of the page, in order. First with c NULL:
- *  return SG_OK if the caller already holds case id at this version (and has used it), or
- *  SG_NOTFOUND to have the row read and passed in a second call with c set (borrowed for
- *  that call). Any other error stops the page and is returned. */
-typedef sg_err (*sg_case_page_fn)(void *ctx, int64_t id, int64_t version, const sg_case *c);
-
-/** The page that sg_store_case_list() gives for f, case by case through fn, reading only
- *  the rows that the caller does not hold at their current version (for a cache of what is
- *  derived from a case, keyed by id and version: every change of a case's columns, except
- *  the purge of its personal data, increments its version). The whole page is read from
- *  one snapshot. On SG_OK *next_cursor is what sg_case_list's would be. */
-sg_err sg_store_case_page(sg_store *s, const sg_case_filter *f, sg_case_page_fn fn, void *ctx,
-                          int64_t *next_cursor);
-
-/** Reads case id's timeline in order into a new array *out of *n_out events; release
- *  with sg_event_list_free(). SG_NOTFOUND if the case does not exist. */
-sg_err sg_store_case_events(sg_store *s, int64_t id, sg_event **out, size_t *n_out);
-void sg_event_list_free(sg_event *events, size_t n);
-
-/** Calls fn for every open (non-terminal) case with 0 < due_at < now, oldest due first;
- *  fn returns non-zero to stop. */
-typedef int (*sg_case_visit_fn)(void *ctx, const sg_case *c);
-sg_err sg_store_case_overdue(sg_store *s, int64_t now, sg_case_visit_fn fn, void *ctx);
-
-/* ---- categories ------------------------------------------------------------------------ */
+/* ---- categories (src/store/categories.c) ------------------------------------------------ */
 
 /** A category of cases: its code, the case type it belongs to, a display name, the time
  *  allowed per priority in seconds (deadline[0] for P1 .. deadline[3] for P4), and whether
@@ -252,16 +285,17 @@ typedef struct sg_category {
     int sensitive;
 } sg_category;
 
-/** Inserts or updates a category (by code). Waits for durability. */
-sg_err sg_store_category_put(sg_store *s, const sg_category *c, char *msg, size_t n);
+/** Inserts or updates a category (by code) with audit's entry. Waits for durability. */
+sg_err sg_store_category_put(sg_store *s, const sg_category *c, const sg_audit_entry *audit,
+                             char *msg, size_t n);
 
-/** Reads one category. SG_NOTFOUND if absent. */
+/** Reads one category (from a cache, reloaded when a code is missing). SG_NOTFOUND. */
 sg_err sg_store_category_get(sg_store *s, const char *code, sg_category *out);
 
-/** Reads all categories into a new array; release with free(). */
+/** Reads all categories by code into a new array; release with free(). */
 sg_err sg_store_category_list(sg_store *s, sg_category **out, size_t *n_out);
 
-/* ---- areas, organisations, routing rules --------------------------------------------- */
+/* ---- areas, organisations, routing rules (src/store/areas.c) ---------------------------- */
 
 /** An area of the hierarchy as stored. Strings and wkb owned; release arrays with
  *  sg_area_rows_free(). */
@@ -280,12 +314,13 @@ typedef struct sg_area_row {
 
 void sg_area_rows_free(sg_area_row *rows, size_t n);
 
-/** Inserts or updates (by code) n areas in one transaction, resolving parent_code against
- *  the rows and the areas already stored; ids of existing areas never change, so cases
- *  keep pointing at them. *n_new and *n_updated (may be NULL) count what happened.
- *  SG_INVAL if a parent code is unknown (msg names it). Waits for durability. */
-sg_err sg_store_areas_put(sg_store *s, const sg_area_row *rows, size_t n, size_t *n_new,
-                          size_t *n_updated, char *msg, size_t msgn);
+/** Inserts or updates (by code) n areas in one transaction with audit's entry, resolving
+ *  parent_code against the rows and the areas already stored; ids of existing areas never
+ *  change, so cases keep pointing at them. *n_new and *n_updated (may be NULL) count what
+ *  happened. SG_INVAL if a parent code is unknown (msg names it). */
+sg_err sg_store_areas_put(sg_store *s, const sg_area_row *rows, size_t n,
+                          const sg_audit_entry *audit, size_t *n_new, size_t *n_updated, char *msg,
+                          size_t msgn);
 
 /** Lists every area, ordered by level then code, with geometry when with_geom. */
 sg_err sg_store_areas_list(sg_store *s, int with_geom, sg_area_row **out, size_t *n_out);
@@ -301,9 +336,10 @@ typedef struct sg_org_row {
 } sg_org_row;
 
 /** Inserts or updates (by code) an organisation serving the area with code area_code
- *  (NULL: none). SG_NOTFOUND for an unknown area. */
+ *  (NULL: none), with audit's entry. SG_INVAL for a missing or long code, SG_NOTFOUND for
+ *  an unknown area. */
 sg_err sg_store_org_put(sg_store *s, const char *code, const char *name, const char *kind,
-                        const char *area_code, char *msg, size_t n);
+                        const char *area_code, const sg_audit_entry *audit, char *msg, size_t n);
 
 /** Lists organisations by code; release with free(). */
 sg_err sg_store_org_list(sg_store *s, sg_org_row **out, size_t *n_out);
@@ -316,13 +352,14 @@ typedef struct sg_rule_row {
     int64_t org_id;
 } sg_rule_row;
 
-/** Adds or replaces the rule for (category, area). SG_NOTFOUND for an unknown area,
- *  organisation or category. */
+/** Adds or replaces the rule for (category, area), with audit's entry. SG_NOTFOUND for an
+ *  unknown area, organisation or category. */
 sg_err sg_store_rule_put(sg_store *s, const char *category, const char *area_code,
-                         const char *org_code, char *msg, size_t n);
+                         const char *org_code, const sg_audit_entry *audit, char *msg, size_t n);
 
-/** Removes rule id. SG_NOTFOUND if there is none. */
-sg_err sg_store_rule_delete(sg_store *s, int64_t id, char *msg, size_t n);
+/** Removes rule id, with audit's entry. SG_NOTFOUND if there is none. */
+sg_err sg_store_rule_delete(sg_store *s, int64_t id, const sg_audit_entry *audit, char *msg,
+                            size_t n);
 
 /** Lists rules; release with free(). */
 sg_err sg_store_rule_list(sg_store *s, sg_rule_row **out, size_t *n_out);
@@ -331,11 +368,18 @@ sg_err sg_store_rule_list(sg_store *s, sg_rule_row **out, size_t *n_out);
  *  that caches built from them (src/case/area.c) know when to rebuild. */
 uint64_t sg_store_geo_generation(sg_store *s);
 
-/** The store's slot for the area cache of src/case/area.c, released with the store through
- *  the function set here. The slot is guarded by the area module's own lock. */
-void **sg_store_area_cache_slot(sg_store *s, void (**release)(void *));
+/* ---- lifetime (src/store/writer.c) ------------------------------------------------------ */
 
-/* ---- accounts, sessions, API keys ------------------------------------------------------ */
+/** The most sg_store_on_close() calls one store takes. */
+#define SG_STORE_MAX_ON_CLOSE 4
+
+/** Has sg_store_close() call fn(arg) once, after the store's threads have stopped and
+ *  before its memory is released: for a module above the store that keeps something built
+ *  from this store's data and must let it go with the store (the area snapshot of
+ *  src/case/area.c). SG_NOMEM when SG_STORE_MAX_ON_CLOSE are set. */
+sg_err sg_store_on_close(sg_store *s, void (*fn)(void *arg), void *arg);
+
+/* ---- accounts, sessions, API keys (src/store/accounts.c) -------------------------------- */
 
 /** Bytes of a stored secret's hash (BLAKE2b-256 of a session token or API key). */
 #define SG_STORE_HASH_BYTES 32
@@ -354,9 +398,11 @@ typedef struct sg_account {
 } sg_account;
 
 /** Inserts a (id 0; id set on return; SG_CONFLICT for a name in use) or updates account
- *  a->id's role, scope, organisation, hash and disabled flag (SG_NOTFOUND if absent);
- *  drop_sessions also ends every session of the account in the same transaction. */
-sg_err sg_store_account_put(sg_store *s, sg_account *a, int drop_sessions, char *msg, size_t n);
+ *  a->id's role, scope, organisation, hash and disabled flag (SG_NOTFOUND if absent, and
+ *  no entry written); drop_sessions also ends every session of the account. One
+ *  transaction with audit's entry. */
+sg_err sg_store_account_put(sg_store *s, sg_account *a, int drop_sessions,
+                            const sg_audit_entry *audit, char *msg, size_t n);
 
 /** Reads the account named name, or when name is NULL the account with id. SG_NOTFOUND. */
 sg_err sg_store_account_get(sg_store *s, const char *name, int64_t id, sg_account *out);
@@ -372,8 +418,10 @@ typedef struct sg_session_row {
     int64_t created_at, expires_at;
 } sg_session_row;
 
-/** Stores a new session (and drops sessions that expired before r->created_at). */
-sg_err sg_store_session_put(sg_store *s, const sg_session_row *r, char *msg, size_t n);
+/** Stores a new session (and drops sessions that expired before r->created_at) with
+ *  audit's entry (the login). */
+sg_err sg_store_session_put(sg_store *s, const sg_session_row *r, const sg_audit_entry *audit,
+                            char *msg, size_t n);
 
 /** Reads the session with this token hash. SG_NOTFOUND if none. */
 sg_err sg_store_session_get(sg_store *s, const unsigned char hash[SG_STORE_HASH_BYTES],
@@ -382,12 +430,6 @@ sg_err sg_store_session_get(sg_store *s, const unsigned char hash[SG_STORE_HASH_
 /** Ends the session with this token hash (nothing if there is none). */
 sg_err sg_store_session_delete(sg_store *s, const unsigned char hash[SG_STORE_HASH_BYTES],
                                char *msg, size_t n);
-
-/** Retention: erases the sealed personal data (contact, parties) of every case closed
- *  before closed_before, in one transaction; *n_purged (may be NULL) gets the count. The
- *  cases, their timelines and their figures stay. */
-sg_err sg_store_purge_personal(sg_store *s, int64_t closed_before, int64_t *n_purged, char *msg,
-                               size_t n);
 
 /** An API key for an integration: the hash of its secret, a role and an area scope. */
 typedef struct sg_apikey_row {
@@ -400,11 +442,14 @@ typedef struct sg_apikey_row {
     int64_t created_at;
 } sg_apikey_row;
 
-/** Stores a new key; k->id is set on return. */
-sg_err sg_store_apikey_put(sg_store *s, sg_apikey_row *k, char *msg, size_t n);
+/** Stores a new key with audit's entry; k->id is set on return. An entry whose object is
+ *  NULL gets "apikey/ID" with the new id, in the same transaction. */
+sg_err sg_store_apikey_put(sg_store *s, sg_apikey_row *k, const sg_audit_entry *audit, char *msg,
+                           size_t n);
 
-/** Revokes key id for good. SG_NOTFOUND if there is none. */
-sg_err sg_store_apikey_disable(sg_store *s, int64_t id, char *msg, size_t n);
+/** Revokes key id for good, with audit's entry. SG_NOTFOUND if there is none. */
+sg_err sg_store_apikey_disable(sg_store *s, int64_t id, const sg_audit_entry *audit, char *msg,
+                               size_t n);
 
 /** Reads key id. SG_NOTFOUND if none. */
 sg_err sg_store_apikey_get(sg_store *s, int64_t id, sg_apikey_row *out);
@@ -412,7 +457,36 @@ sg_err sg_store_apikey_get(sg_store *s, int64_t id, sg_apikey_row *out);
 /** Lists keys by id; release with free(). */
 sg_err sg_store_apikey_list(sg_store *s, sg_apikey_row **out, size_t *n_out);
 
-/* ---- aggregates ------------------------------------------------------------------------ */
+/* ---- the audit log (src/store/audit.c; audit.h for the format) -------------------------- */
+
+/** Appends one entry alone, durably, through the writer's group commit: on SG_OK it has
+ *  committed. For actions that change nothing in the store (a read of personal data, a
+ *  login); a write passes its entry with the write instead. SG_INVAL or SG_TOOBIG (with
+ *  the reason) for a bad entry, before anything is queued. */
+sg_err sg_store_audit(sg_store *s, const sg_audit_entry *e, char *msg, size_t n);
+
+/** Verifies the chain held in the database, as sg_audit_verify does for a file, in one
+ *  read snapshot. opts may be NULL. Errors as sg_audit_walk. */
+sg_err sg_store_audit_verify(sg_store *s, const sg_audit_verify_opts *opts, sg_audit_report *r,
+                             char *msg, size_t n);
+
+/** Writes the entries from_seq..to_seq (inclusive; to_seq 0 means to the end) to out as
+ *  the log file format (one line each, '\n' after each), after verifying the chain from
+ *  entry 1 through to_seq; nothing is written unless the range verified. The output
+ *  verifies on its own with opts.fragment set, and its first prev ties it to the entry
+ *  before. Errors: SG_INVAL (from_seq 0 or after to_seq); SG_NOTFOUND if there is no entry
+ *  from_seq (or the log ends before to_seq); SG_CORRUPT if the chain breaks at or before
+ *  to_seq (msg names line, seq and why); SG_IO on a write error. */
+sg_err sg_store_audit_export(sg_store *s, FILE *out, uint64_t from_seq, uint64_t to_seq, char *msg,
+                             size_t n);
+
+/** Imports the log file at path (the format written by sg_store_audit_export, or the file
+ *  PATH.audit kept by earlier versions) into an empty audit table, after verifying it
+ *  whole. *count (may be NULL) gets the number of entries. Errors: SG_CONFLICT if the table
+ *  already holds entries; SG_CORRUPT if the file does not verify (msg says where); SG_IO. */
+sg_err sg_store_audit_import(sg_store *s, const char *path, uint64_t *count, char *msg, size_t n);
+
+/* ---- aggregates (src/store/aggregates.c) ------------------------------------------------ */
 
 /** One row of a count by category and month ("2001-01"). */
 typedef struct sg_count_row {
@@ -428,35 +502,7 @@ typedef struct sg_count_row {
 sg_err sg_store_count_by_category_month(sg_store *s, const char *type, const char *tz,
                                         sg_count_row **out, size_t *n_out, char *msg, size_t n);
 
-/* ---- open data and Open311 reads (src/http/api_open311.c) ------------------------------------ */
-
-/** The most ids one sg_store_case_scan() may ask for. */
-#define SG_STORE_SCAN_MAX_IDS 1000
-/** The most categories one sg_store_case_scan() may ask for. */
-#define SG_STORE_SCAN_MAX_CATEGORIES 100
-
-/** Which cases sg_store_case_scan() visits; zero-initialise, then set what you need. */
-typedef struct sg_case_scan_filter {
-    const char *type;              /* NULL: every type */
-    const char *const *categories; /* only these categories, when n_categories > 0 */
-    size_t n_categories;           /* at most SG_STORE_SCAN_MAX_CATEGORIES */
-    int closed;                    /* 0: any; 1: only closed (closed_at set); -1: only open */
-    int64_t area_id;               /* this area and every area below it; 0: any */
-    int64_t from, to;              /* created_at in [from, to) when non-zero */
-    const int64_t *ids;            /* only these ids, when n_ids > 0 (borrowed) */
-    size_t n_ids;                  /* at most SG_STORE_SCAN_MAX_IDS */
-    int64_t before_id;             /* cursor, with before_created: only cases after the case */
-    int64_t before_created;        /* (before_created, before_id) in the order (0: from the top) */
-    int64_t offset;                /* skip this many matching cases first */
-    int64_t limit;                 /* visit at most this many (> 0) */
-} sg_case_scan_filter;
-
-/** Calls fn for each case matching f, newest first (created_at, then id, descending), one
- *  row at a time, so that memory does not grow with the result; the case passed to fn is
- *  valid only during the call. fn returns non-zero to stop. SG_INVAL for a bad filter
- *  (limit <= 0, too many ids or categories, negative offset). */
-sg_err sg_store_case_scan(sg_store *s, const sg_case_scan_filter *f, sg_case_visit_fn fn,
-                          void *ctx);
+/* ---- open data and Open311 reads (src/store/opendata.c) --------------------------------- */
 
 /** One status change of a case, as the feed of updates shows it. Strings are borrowed for
  *  the visitor's call only; from_status may be NULL. */
@@ -473,7 +519,7 @@ typedef int (*sg_update_visit_fn)(void *ctx, const sg_case_update *u);
 
 /** Calls fn for each `transition` event with id above after_id, of cases of type (NULL:
  *  any) and with at in [from, to) (0: open-ended), oldest event first, at most limit (> 0).
- *  fn returns non-zero to stop. */
+ *  fn returns non-zero to stop. SG_INVAL for limit <= 0. */
 sg_err sg_store_transition_scan(sg_store *s, const char *type, int64_t from, int64_t to,
                                 int64_t after_id, int limit, sg_update_visit_fn fn, void *ctx);
 

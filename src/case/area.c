@@ -25,12 +25,16 @@ struct sg_areas {
     sg_geo_index *index[SG_GEO_N_LEVELS];
 };
 
+/* The snapshot of one open store, kept until the store closes (sg_store_on_close). */
 typedef struct area_cache {
+    sg_store *store;
     sg_areas *current;
+    struct area_cache *next;
 } area_cache;
 
 /* One lock for every store's cache: acquiring a snapshot is rare next to using it. */
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static area_cache *caches; /* guarded by cache_mu: one per open store that was asked */
 
 static void snapshot_free(sg_areas *a)
 {
@@ -55,12 +59,18 @@ void sg_areas_release(sg_areas *a)
         snapshot_free(a);
 }
 
-/* Called by sg_store_close() for the cache it holds. */
+/* Called by sg_store_close() for its store's cache. */
 static void cache_release(void *p)
 {
     area_cache *c = p;
-    if (c == NULL)
-        return;
+    pthread_mutex_lock(&cache_mu);
+    for (area_cache **pp = &caches; *pp; pp = &(*pp)->next) {
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&cache_mu);
     sg_areas_release(c->current);
     free(c);
 }
@@ -134,18 +144,21 @@ static sg_err snapshot_build(sg_store *s, uint64_t gen, sg_areas **out, char *ms
 
 sg_err sg_areas_acquire(sg_store *s, sg_areas **out, char *msg, size_t n)
 {
-    void (*release)(void *) = cache_release;
     uint64_t gen = sg_store_geo_generation(s);
     pthread_mutex_lock(&cache_mu);
-    void **slot = sg_store_area_cache_slot(s, &release);
-    area_cache *c = *slot;
+    area_cache *c = caches;
+    while (c != NULL && c->store != s)
+        c = c->next;
     if (c == NULL) {
         c = calloc(1, sizeof(*c));
-        if (c == NULL) {
+        if (c == NULL || sg_store_on_close(s, cache_release, c) != SG_OK) {
             pthread_mutex_unlock(&cache_mu);
+            free(c);
             return SG_NOMEM;
         }
-        *slot = c;
+        c->store = s;
+        c->next = caches;
+        caches = c;
     }
     if (c->current == NULL || c->current->generation != gen) {
         /* Built under the lock: two threads that find it stale build it once. */

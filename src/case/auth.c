@@ -149,7 +149,7 @@ static sg_err resolve_scope(sg_store *s, const char *role, const char *area_code
 
 sg_err sg_auth_user_add(sg_store *s, const char *name, const char *role, const char *area_code,
                         const char *org_code, const char *password, char *gen_out, int64_t *id,
-                        char *msg, size_t n)
+                        const sg_audit_entry *audit, char *msg, size_t n)
 {
     if (!name_valid(name))
         return sg_errf(SG_INVAL, msg, n, "an account name has 1 to 63 letters, digits and . _ - @");
@@ -171,7 +171,7 @@ sg_err sg_auth_user_add(sg_store *s, const char *name, const char *role, const c
     snprintf(a.name, sizeof a.name, "%s", name);
     snprintf(a.role, sizeof a.role, "%s", sg_role_name(r));
     a.created_at = now_s();
-    err = sg_store_account_put(s, &a, 0, msg, n);
+    err = sg_store_account_put(s, &a, 0, audit, msg, n);
     if (err)
         return err;
     if (gen_out && password == generated)
@@ -192,7 +192,8 @@ static sg_err get_account(sg_store *s, const char *name, sg_account *a, char *ms
     return SG_OK;
 }
 
-sg_err sg_auth_user_passwd(sg_store *s, const char *name, const char *password, char *msg, size_t n)
+sg_err sg_auth_user_passwd(sg_store *s, const char *name, const char *password,
+                           const sg_audit_entry *audit, char *msg, size_t n)
 {
     sg_account a;
     sg_err err = get_account(s, name, &a, msg, n);
@@ -201,19 +202,20 @@ sg_err sg_auth_user_passwd(sg_store *s, const char *name, const char *password, 
     if (!err)
         err = hash_password(password, a.pw_hash, msg, n);
     if (!err)
-        err = sg_store_account_put(s, &a, 1, msg, n);
+        err = sg_store_account_put(s, &a, 1, audit, msg, n);
     cred_forget(NULL);
     return err;
 }
 
-sg_err sg_auth_user_disable(sg_store *s, const char *name, int disabled, char *msg, size_t n)
+sg_err sg_auth_user_disable(sg_store *s, const char *name, int disabled,
+                            const sg_audit_entry *audit, char *msg, size_t n)
 {
     sg_account a;
     sg_err err = get_account(s, name, &a, msg, n);
     if (err)
         return err;
     a.disabled = disabled ? 1 : 0;
-    err = sg_store_account_put(s, &a, disabled, msg, n);
+    err = sg_store_account_put(s, &a, disabled, audit, msg, n);
     cred_forget(NULL);
     return err;
 }
@@ -262,7 +264,11 @@ sg_err sg_auth_login(sg_store *s, const char *name, const char *password, sg_are
     snprintf(row.csrf, sizeof row.csrf, "%s", csrf_out);
     row.created_at = now_s();
     row.expires_at = row.created_at + SG_AUTH_SESSION_SECONDS;
-    err = sg_store_session_put(s, &row, msg, n);
+    /* The session commits with the login's entry. */
+    char object[80];
+    snprintf(object, sizeof object, "account/%.64s", acc.name);
+    sg_audit_entry e = {acc.name, acc.role, "session.login", object, NULL};
+    err = sg_store_session_put(s, &row, &e, msg, n);
     if (err)
         return err;
     fill_principal(&acc, a, who);
@@ -400,7 +406,8 @@ sg_err sg_auth_logout(sg_store *s, const char *token, char *msg, size_t n)
 }
 
 sg_err sg_auth_apikey_add(sg_store *s, const char *name, const char *role, const char *area_code,
-                          const char *org_code, char *key_out, int64_t *id, char *msg, size_t n)
+                          const char *org_code, char *key_out, int64_t *id,
+                          const sg_audit_entry *audit, char *msg, size_t n)
 {
     if (!name_valid(name))
         return sg_errf(SG_INVAL, msg, n, "a key name has 1 to 63 letters, digits and . _ - @");
@@ -416,7 +423,7 @@ sg_err sg_auth_apikey_add(sg_store *s, const char *name, const char *role, const
     snprintf(k.name, sizeof k.name, "%s", name);
     snprintf(k.role, sizeof k.role, "%s", sg_role_name(r));
     k.created_at = now_s();
-    err = sg_store_apikey_put(s, &k, msg, n);
+    err = sg_store_apikey_put(s, &k, audit, msg, n);
     if (!err) {
         snprintf(key_out, SG_AUTH_KEY_MAX, "sgk_%lld_%s", (long long)k.id, secret);
         if (id)

@@ -92,7 +92,14 @@ static sg_err ensure_category(importer *im, const char *code, const char *name, 
         snprintf(c.type, sizeof c.type, "%s", im->o->type);
         snprintf(c.name, sizeof c.name, "%s", name && name[0] ? name : code);
         sg_case_default_deadlines(im->o->type, c.deadline);
-        err = sg_store_category_put(im->s, &c, why, n);
+        /* The category commits with its entry, by whoever the import's cases are by. */
+        const sg_actor *who = im->o->actor;
+        char object[80];
+        snprintf(object, sizeof object, "category/%s", c.code);
+        sg_audit_entry e = {who ? who->name : "import",
+                            sg_role_name(who ? who->role : SG_ROLE_SUPERVISOR), "category.put",
+                            object, NULL};
+        err = sg_store_category_put(im->s, &c, &e, why, n);
         if (!err)
             im->rep.categories_created++;
     } else if (err == SG_NOTFOUND) {

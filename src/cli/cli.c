@@ -133,17 +133,15 @@ sg_principal cli_admin(void)
     return (sg_principal){.name = name, .role = SG_ROLE_ADMIN};
 }
 
-int cli_close_audited(cli *c, sg_err err, const char *msg, const char *action, const char *object)
+sg_audit_entry cli_entry(const char *action, const char *object)
 {
-    int rc = 0;
-    if (err) {
-        rc = cli_fail("%s", msg);
-    } else {
-        char m[200];
-        sg_principal who = cli_admin();
-        if (sg_service_audit(&c->sv, &who, action, object, NULL, m, sizeof m) != SG_OK)
-            rc = cli_fail("the change was made but the audit log could not be written: %s", m);
-    }
+    sg_principal who = cli_admin();
+    return (sg_audit_entry){who.name, sg_role_name(who.role), action, object, NULL};
+}
+
+int cli_close_write(cli *c, sg_err err, const char *msg)
+{
+    int rc = err ? cli_fail("%s", msg) : 0;
     cli_close_store(c);
     return rc;
 }

@@ -135,9 +135,13 @@ int cli_open_areas(cli *c, sg_store **s, sg_areas **areas);
 /** The principal of a command-line administrator, for the audit log. */
 sg_principal cli_admin(void);
 
-/** Ends a command that changed the store: on success writes its audit entry, then closes
- *  the store; on error closes and reports msg. Returns the exit code. */
-int cli_close_audited(cli *c, sg_err err, const char *msg, const char *action, const char *object);
+/** The audit entry a command-line write commits with (in the same transaction): the
+ *  administrator, the action and its object (borrowed). */
+sg_audit_entry cli_entry(const char *action, const char *object);
+
+/** Ends a command that changed the store (the write committed with its audit entry):
+ *  closes the store, and on error reports msg. Returns the exit code. */
+int cli_close_write(cli *c, sg_err err, const char *msg);
 
 /** Prints j (indented, in insertion order) and a newline on stdout; releases j. */
 void cli_print_json(json_t *j);

@@ -2,7 +2,7 @@
 /*
  * `safegrid init`, `category`, `user`, `apikey` and `retention`: the administrator's
  * commands. Every change is written through the store and, like a change made over HTTP,
- * leaves an audit entry (cli_close_audited). Passwords are generated with libsodium or read
+ * commits with its audit entry (cli_entry). Passwords are generated with libsodium or read
  * from standard input, never taken from the command line, where ps would show them.
  */
 #include <errno.h>
@@ -73,11 +73,11 @@ static int cmd_category_add(cli *c)
     int rc = cli_open_store(c, &s);
     if (rc)
         return rc;
-    char msg[200];
-    sg_err err = sg_store_category_put(s, &cat, msg, sizeof msg);
-    char obj[80];
+    char msg[200], obj[80];
     snprintf(obj, sizeof obj, "category/%s", cat.code);
-    if ((rc = cli_close_audited(c, err, msg, "category.put", obj)) != 0)
+    sg_audit_entry e = cli_entry("category.put", obj);
+    sg_err err = sg_store_category_put(s, &cat, &e, msg, sizeof msg);
+    if ((rc = cli_close_write(c, err, msg)) != 0)
         return rc;
     printf("category %s (%s)\n", cat.code, cat.type);
     return 0;
@@ -143,18 +143,18 @@ static int cmd_retention_purge(cli *c)
         return rc;
     char msg[300];
     int64_t purged = 0;
-    sg_err err = sg_store_purge_personal(s, before, &purged, msg, sizeof msg);
+    char detail[48];
+    snprintf(detail, sizeof detail, "{\"days\":%ld}", days);
+    sg_audit_entry e = cli_entry("retention.purge", "cases");
+    e.detail_json = detail; /* the store puts the count in front: {"purged":N,"days":D} */
+    sg_err err = sg_store_purge_personal(s, before, &e, &purged, msg, sizeof msg);
     if (!err) {
-        char detail[96], when[32];
+        char when[32];
         /* Not fmt_time, whose 0 or less means "unset": 36,500 days reach before 1970. */
         if (sg_time_format(before, when, sizeof when) != SG_OK)
             snprintf(when, sizeof when, "%lld", (long long)before);
-        snprintf(detail, sizeof detail, "{\"purged\":%lld,\"days\":%ld}", (long long)purged, days);
-        sg_principal who = cli_admin();
-        err = sg_service_audit(&c->sv, &who, "retention.purge", "cases", detail, msg, sizeof msg);
-        if (!err)
-            printf("personal data erased from %lld case%s closed before %s\n", (long long)purged,
-                   purged == 1 ? "" : "s", when);
+        printf("personal data erased from %lld case%s closed before %s\n", (long long)purged,
+               purged == 1 ? "" : "s", when);
     }
     cli_close_store(c);
     return err ? cli_fail("%s", msg) : 0;
@@ -182,13 +182,13 @@ static int cmd_user_add(cli *c)
     int rc = cli_open_store(c, &s);
     if (rc)
         return rc;
-    char msg[300], gen[17] = "";
-    sg_err err = sg_auth_user_add(s, c->pos[0], cli_opt_value(c, "role"), cli_opt_value(c, "area"),
-                                  cli_opt_value(c, "org"), from_stdin ? pw : NULL, gen, NULL, msg,
-                                  sizeof msg);
-    char obj[80];
+    char msg[300], gen[17] = "", obj[80];
     snprintf(obj, sizeof obj, "account/%.64s", c->pos[0]);
-    rc = cli_close_audited(c, err, msg, "account.add", obj);
+    sg_audit_entry e = cli_entry("account.add", obj);
+    sg_err err = sg_auth_user_add(s, c->pos[0], cli_opt_value(c, "role"), cli_opt_value(c, "area"),
+                                  cli_opt_value(c, "org"), from_stdin ? pw : NULL, gen, NULL, &e,
+                                  msg, sizeof msg);
+    rc = cli_close_write(c, err, msg);
     if (rc)
         return rc;
     printf("account %s (%s)\n", c->pos[0], cli_opt_value(c, "role"));
@@ -214,11 +214,11 @@ static int cmd_user_passwd(cli *c)
     int rc = cli_open_store(c, &s);
     if (rc)
         return rc;
-    char msg[300];
-    sg_err err = sg_auth_user_passwd(s, c->pos[0], from_stdin ? pw : gen, msg, sizeof msg);
-    char obj[96];
+    char msg[300], obj[96];
     snprintf(obj, sizeof obj, "account/%.64s", c->pos[0]);
-    rc = cli_close_audited(c, err, msg, "account.passwd", obj);
+    sg_audit_entry e = cli_entry("account.passwd", obj);
+    sg_err err = sg_auth_user_passwd(s, c->pos[0], from_stdin ? pw : gen, &e, msg, sizeof msg);
+    rc = cli_close_write(c, err, msg);
     if (rc)
         return rc;
     printf("new password for %s set; its sessions were ended\n", c->pos[0]);
@@ -233,11 +233,11 @@ static int set_disabled(cli *c, int disabled)
     int rc = cli_open_store(c, &s);
     if (rc)
         return rc;
-    char msg[300];
-    sg_err err = sg_auth_user_disable(s, c->pos[0], disabled, msg, sizeof msg);
-    char obj[96];
+    char msg[300], obj[96];
     snprintf(obj, sizeof obj, "account/%.64s", c->pos[0]);
-    rc = cli_close_audited(c, err, msg, disabled ? "account.disable" : "account.enable", obj);
+    sg_audit_entry e = cli_entry(disabled ? "account.disable" : "account.enable", obj);
+    sg_err err = sg_auth_user_disable(s, c->pos[0], disabled, &e, msg, sizeof msg);
+    rc = cli_close_write(c, err, msg);
     if (!rc)
         printf("account %s %s\n", c->pos[0],
                disabled ? "disabled; its sessions were ended" : "enabled");
@@ -295,12 +295,11 @@ static int cmd_apikey_add(cli *c)
         return rc;
     char msg[300], key[SG_AUTH_KEY_MAX];
     int64_t id = 0;
+    sg_audit_entry e = cli_entry("apikey.add", NULL); /* the store names it apikey/ID */
     sg_err err =
         sg_auth_apikey_add(s, c->pos[0], cli_opt_value(c, "role"), cli_opt_value(c, "area"),
-                           cli_opt_value(c, "org"), key, &id, msg, sizeof msg);
-    char obj[48];
-    snprintf(obj, sizeof obj, "apikey/%lld", (long long)id);
-    rc = cli_close_audited(c, err, msg, "apikey.add", obj);
+                           cli_opt_value(c, "org"), key, &id, &e, msg, sizeof msg);
+    rc = cli_close_write(c, err, msg);
     if (rc)
         return rc;
     printf("API key %lld (%s, %s)\nkey: %s\n(shown once; send it as: Authorization: Bearer KEY)\n",
@@ -335,11 +334,11 @@ static int cmd_apikey_revoke(cli *c)
     int rc = cli_open_store(c, &s);
     if (rc)
         return rc;
-    char msg[300];
-    sg_err err = sg_store_apikey_disable(s, id, msg, sizeof msg);
-    char obj[48];
+    char msg[300], obj[48];
     snprintf(obj, sizeof obj, "apikey/%lld", id);
-    rc = cli_close_audited(c, err, msg, "apikey.revoke", obj);
+    sg_audit_entry e = cli_entry("apikey.revoke", obj);
+    sg_err err = sg_store_apikey_disable(s, id, &e, msg, sizeof msg);
+    rc = cli_close_write(c, err, msg);
     if (!rc)
         printf("API key %lld revoked\n", id);
     return rc;

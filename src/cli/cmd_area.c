@@ -121,12 +121,12 @@ static int cmd_org_add(cli *c)
     int rc = cli_open_store(c, &s);
     if (rc)
         return rc;
-    char msg[300];
-    sg_err err = sg_store_org_put(s, c->pos[0], cli_opt_value(c, "name"), cli_opt_value(c, "kind"),
-                                  cli_opt_value(c, "area"), msg, sizeof msg);
-    char obj[80];
+    char msg[300], obj[80];
     snprintf(obj, sizeof obj, "org/%.64s", c->pos[0]);
-    if ((rc = cli_close_audited(c, err, msg, "org.put", obj)) != 0)
+    sg_audit_entry e = cli_entry("org.put", obj);
+    sg_err err = sg_store_org_put(s, c->pos[0], cli_opt_value(c, "name"), cli_opt_value(c, "kind"),
+                                  cli_opt_value(c, "area"), &e, msg, sizeof msg);
+    if ((rc = cli_close_write(c, err, msg)) != 0)
         return rc;
     printf("organisation %s\n", c->pos[0]);
     return 0;
@@ -170,13 +170,13 @@ static int cmd_rule_add(cli *c)
     int rc = cli_open_store(c, &s);
     if (rc)
         return rc;
-    char msg[300];
-    sg_err err = sg_store_rule_put(s, cli_opt_value(c, "category"), cli_opt_value(c, "area"),
-                                   cli_opt_value(c, "org"), msg, sizeof msg);
-    char obj[160];
+    char msg[300], obj[160];
     snprintf(obj, sizeof obj, "rule/%.64s/%.64s", cli_opt_value(c, "area"),
              cli_opt_value(c, "category") ? cli_opt_value(c, "category") : "*");
-    if ((rc = cli_close_audited(c, err, msg, "rule.put", obj)) != 0)
+    sg_audit_entry e = cli_entry("rule.put", obj);
+    sg_err err = sg_store_rule_put(s, cli_opt_value(c, "category"), cli_opt_value(c, "area"),
+                                   cli_opt_value(c, "org"), &e, msg, sizeof msg);
+    if ((rc = cli_close_write(c, err, msg)) != 0)
         return rc;
     printf("%s cases in area %s and below go to %s\n",
            cli_opt_value(c, "category") ? cli_opt_value(c, "category") : "all",
@@ -227,11 +227,11 @@ static int cmd_rule_remove(cli *c)
     int rc = cli_open_store(c, &s);
     if (rc)
         return rc;
-    char msg[300];
-    sg_err err = sg_store_rule_delete(s, id, msg, sizeof msg);
-    char obj[40];
+    char msg[300], obj[40];
     snprintf(obj, sizeof obj, "rule/%ld", id);
-    return cli_close_audited(c, err, msg, "rule.delete", obj);
+    sg_audit_entry e = cli_entry("rule.delete", obj);
+    sg_err err = sg_store_rule_delete(s, id, &e, msg, sizeof msg);
+    return cli_close_write(c, err, msg);
 }
 
 /* ---- command table ---------------------------------------------------------------------- */

@@ -206,23 +206,30 @@ static int cmd_import_areas(cli *c)
         rows[i].wkb_len = a->wkb_len;
     }
     size_t n_new = 0, n_upd = 0, n_orgs = 0;
-    err = sg_store_areas_put(s, rows, imp->n_areas, &n_new, &n_upd, msg, sizeof msg);
+    char detail_obj[160];
+    snprintf(detail_obj, sizeof detail_obj, "areas/%zu", imp->n_areas);
+    sg_audit_entry e = cli_entry("areas.import", detail_obj);
+    /* Each write commits with its entry: the areas with the import's, the organisation
+     * and rule of each area (--org-kind) with their own. */
+    err = sg_store_areas_put(s, rows, imp->n_areas, &e, &n_new, &n_upd, msg, sizeof msg);
     for (size_t i = 0; !err && org_kind && i < imp->n_areas; i++) {
         /* One organisation per area, responsible for every category there. */
-        char name[200];
+        char name[200], obj[160];
         snprintf(name, sizeof name, "%s %s",
                  imp->areas[i].name[0] ? imp->areas[i].name : imp->areas[i].code, org_kind);
-        err = sg_store_org_put(s, imp->areas[i].code, name, org_kind, imp->areas[i].code, msg,
+        snprintf(obj, sizeof obj, "org/%.64s", imp->areas[i].code);
+        sg_audit_entry oe = cli_entry("org.put", obj);
+        err = sg_store_org_put(s, imp->areas[i].code, name, org_kind, imp->areas[i].code, &oe, msg,
                                sizeof msg);
+        snprintf(obj, sizeof obj, "rule/%.64s/*", imp->areas[i].code);
+        sg_audit_entry re = cli_entry("rule.put", obj);
         if (!err)
-            err =
-                sg_store_rule_put(s, NULL, imp->areas[i].code, imp->areas[i].code, msg, sizeof msg);
+            err = sg_store_rule_put(s, NULL, imp->areas[i].code, imp->areas[i].code, &re, msg,
+                                    sizeof msg);
         n_orgs += !err;
     }
     free(rows);
-    char detail_obj[160];
-    snprintf(detail_obj, sizeof detail_obj, "areas/%zu", imp->n_areas);
-    if ((rc = cli_close_audited(c, err, msg, "areas.import", detail_obj)) != 0) {
+    if ((rc = cli_close_write(c, err, msg)) != 0) {
         sg_geo_import_free(imp);
         return rc;
     }

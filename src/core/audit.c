@@ -8,7 +8,7 @@
  * bytes of an entry; the store's writer uses it (through sg_audit_line) to append and the
  * verifier uses it to check that a line is exactly what the writer would have produced, so
  * that no two byte sequences can stand for the same entry (no whitespace games, no
- * duplicate or reordered keys). The lines live in the database (src/store/store.c appends them
+ * duplicate or reordered keys). The lines live in the database (src/store/audit.c appends them
  * in the transaction of the change they record); the verifier reads from any source of
  * lines, a row cursor or a file, with a hard cap per line, and never trusts a length or a
  * count from its input, since its input is whatever someone hands it.

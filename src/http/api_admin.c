@@ -48,12 +48,10 @@ static sg_err read_fields(sg_http_req *r, const char *const *keys, const char **
     return err;
 }
 
-static sg_err audited(sg_http_req *r, sg_err err, const char *action, const char *object, char *msg,
-                      size_t n)
+/* The audit entry an admin write commits with: the admin, the action and its object. */
+static sg_audit_entry admin_entry(const sg_http_req *r, const char *action, const char *object)
 {
-    if (err)
-        return err;
-    return sg_http_audit(r, action, object, NULL, msg, n);
+    return (sg_audit_entry){r->who.name, sg_role_name(r->who.role), action, object, NULL};
 }
 
 static sg_err reply_created(sg_http_req *r, json_t *j, sg_http_reply *out, char *msg, size_t n)
@@ -104,11 +102,11 @@ static sg_err h_category_put(sg_http_req *r, sg_http_reply *out, char *msg, size
         }
     }
     json_decref(body);
-    if (!err)
-        err = sg_store_category_put(r->srv->store, &cat, msg, n);
     char obj[80];
     snprintf(obj, sizeof obj, "category/%s", cat.code);
-    err = audited(r, err, "category.put", obj, msg, n);
+    sg_audit_entry e = admin_entry(r, "category.put", obj);
+    if (!err)
+        err = sg_store_category_put(r->srv->store, &cat, &e, msg, n);
     if (err)
         return err;
     return reply_created(
@@ -165,11 +163,11 @@ static sg_err h_org_put(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
         return err;
     if (v[0] == NULL)
         err = sg_errf(SG_INVAL, msg, n, "code is required");
-    if (!err)
-        err = sg_store_org_put(r->srv->store, v[0], v[1], v[2], v[3], msg, n);
     char obj[80];
     snprintf(obj, sizeof obj, "org/%.64s", v[0] ? v[0] : "");
-    err = audited(r, err, "org.put", obj, msg, n);
+    sg_audit_entry e = admin_entry(r, "org.put", obj);
+    if (!err)
+        err = sg_store_org_put(r->srv->store, v[0], v[1], v[2], v[3], &e, msg, n);
     json_t *j = err ? NULL : json_pack("{s:s}", "code", v[0]);
     json_decref(body);
     return err ? err : reply_created(r, j, out, msg, n);
@@ -208,11 +206,11 @@ static sg_err h_rule_put(sg_http_req *r, sg_http_reply *out, char *msg, size_t n
         return err;
     if (v[1] == NULL || v[2] == NULL)
         err = sg_errf(SG_INVAL, msg, n, "area and org are required");
-    if (!err)
-        err = sg_store_rule_put(r->srv->store, v[0], v[1], v[2], msg, n);
     char obj[160];
     snprintf(obj, sizeof obj, "rule/%.64s/%.64s", v[1] ? v[1] : "", v[0] ? v[0] : "*");
-    err = audited(r, err, "rule.put", obj, msg, n);
+    sg_audit_entry e = admin_entry(r, "rule.put", obj);
+    if (!err)
+        err = sg_store_rule_put(r->srv->store, v[0], v[1], v[2], &e, msg, n);
     json_decref(body);
     return err ? err : reply_created(r, json_pack("{s:b}", "ok", 1), out, msg, n);
 }
@@ -226,10 +224,10 @@ static sg_err h_rule_delete(sg_http_req *r, sg_http_reply *out, char *msg, size_
     long long id = ids ? strtoll(ids, &end, 10) : 0;
     if (ids == NULL || errno || *end || id <= 0)
         return sg_errf(SG_INVAL, msg, n, "a rule id is a positive integer");
-    sg_err err = sg_store_rule_delete(r->srv->store, id, msg, n);
     char obj[40];
     snprintf(obj, sizeof obj, "rule/%lld", id);
-    err = audited(r, err, "rule.delete", obj, msg, n);
+    sg_audit_entry e = admin_entry(r, "rule.delete", obj);
+    sg_err err = sg_store_rule_delete(r->srv->store, id, &e, msg, n);
     if (err)
         return err;
     out->status = 204;
@@ -304,12 +302,11 @@ static sg_err h_user_add(sg_http_req *r, sg_http_reply *out, char *msg, size_t n
         err = sg_errf(SG_INVAL, msg, n, "name and role are required");
     if (!err)
         err = area_code_in_scope(r, v[2], msg, n);
-    char gen[17] = "";
-    if (!err)
-        err = sg_auth_user_add(r->srv->store, v[0], v[1], v[2], v[3], v[4], gen, NULL, msg, n);
-    char obj[80];
+    char gen[17] = "", obj[80];
     snprintf(obj, sizeof obj, "account/%.64s", v[0] ? v[0] : "");
-    err = audited(r, err, "account.add", obj, msg, n);
+    sg_audit_entry e = admin_entry(r, "account.add", obj);
+    if (!err)
+        err = sg_auth_user_add(r->srv->store, v[0], v[1], v[2], v[3], v[4], gen, NULL, &e, msg, n);
     json_t *j = err ? NULL
                     : json_pack("{s:s, s:s, s:o}", "name", v[0], "role", v[1], "password",
                                 sg_json_str_or_null(gen));
@@ -335,10 +332,10 @@ static sg_err h_user_disable(sg_http_req *r, sg_http_reply *out, char *msg, size
     sg_areas_release(areas);
     if (!in)
         return sg_errf(SG_NOTFOUND, msg, n, "no account named %.64s", name);
-    err = sg_auth_user_disable(r->srv->store, name, 1, msg, n);
     char obj[80];
     snprintf(obj, sizeof obj, "account/%.64s", a.name);
-    err = audited(r, err, "account.disable", obj, msg, n);
+    sg_audit_entry e = admin_entry(r, "account.disable", obj);
+    err = sg_auth_user_disable(r->srv->store, name, 1, &e, msg, n);
     if (err)
         return err;
     out->status = 204;

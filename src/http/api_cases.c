@@ -104,12 +104,7 @@ static sg_err h_login(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
              SG_AUTH_COOKIE, token, SG_AUTH_SESSION_SECONDS,
              r->srv->cookie_secure ? "; Secure" : "");
     r->set_cookie = sg_arena_strdup(&r->arena, cookie);
-    r->who = who;
-    char obj[80];
-    snprintf(obj, sizeof obj, "account/%.64s", who.name);
-    err = sg_http_audit(r, "session.login", obj, NULL, msg, n);
-    if (err)
-        return err;
+    r->who = who; /* the session committed with its session.login entry (sg_auth_login) */
     return reply_principal(r, &who, out, msg, n);
 }
 
@@ -467,7 +462,9 @@ static sg_err h_case_list(sg_http_req *r, sg_http_reply *out, char *msg, size_t 
      * buffer grows as before, up to the cap. */
     (void)sg_buf_reserve(&p.b, (size_t)(f.limit ? f.limit : 50) * 512 + 64);
     err = sg_buf_puts(&p.b, "{\"items\":[");
-    err = err ? err : sg_store_case_page(r->srv->store, &f, list_case, &p, &next_cursor);
+    err = err ? err
+              : sg_store_case_read(r->srv->store, &f,
+                                   &(sg_case_reader){.page = list_case, .ctx = &p}, &next_cursor);
     if (!err && next_cursor)
         err = sg_buf_printf(&p.b, "],\"next_cursor\":%lld}", (long long)next_cursor);
     else if (!err)
@@ -851,8 +848,10 @@ static sg_err h_open_by_area(sg_http_req *r, sg_http_reply *out, char *msg, size
     if (err)
         return err;
     open_count oc = {.areas = areas, .level = lv[0] - '0', .overdue_now = (int64_t)time(NULL)};
-    sg_case_scan_filter f = {.closed = -1, .area_id = r->who.area_id, .limit = INT64_MAX};
-    err = sg_store_case_scan(r->srv->store, &f, count_open, &oc);
+    sg_case_filter f = {
+        .by_created = 1, .closed = -1, .area_id = r->who.area_id, .limit = INT64_MAX};
+    err = sg_store_case_read(r->srv->store, &f, &(sg_case_reader){.visit = count_open, .ctx = &oc},
+                             NULL);
     json_t *arr = err ? NULL : json_array();
     for (size_t i = 0; arr && i < oc.n; i++) {
         const sg_area_row *a = sg_areas_get(areas, oc.ids[i]);

@@ -12,7 +12,7 @@
  * reporters' own rating (1..5) given with their feedback on a resolved request.
  *
  * Exports page rather than grow: one request gives at most EXPORT_MAX cases, read from
- * the store one row at a time (sg_store_case_scan) into a capped buffer, and names the
+ * the store one row at a time (sg_store_case_read) into a capped buffer, and names the
  * cursor for the next page, so a database of a million cases is exported in bounded
  * memory. Aggregates are computed in SQL, and percentiles from the store's ordered stream
  * holding one organisation's durations at a time.
@@ -220,7 +220,8 @@ static sg_err export_cases(sg_http_req *r, int csv, sg_http_reply *out, char *ms
             return sg_errf(SG_INVAL, msg, n, "limit must be a whole number from 1 to %d",
                            EXPORT_MAX);
     }
-    sg_case_scan_filter f = {.type = x.type, .area_id = x.area_id, .from = x.from, .to = x.to};
+    sg_case_filter f = {
+        .by_created = 1, .type = x.type, .area_id = x.area_id, .from = x.from, .to = x.to};
     if (cursor) {
         /* The cursor is the last case of the previous page: the next page starts after its
          * place in the order (creation time, then id). */
@@ -251,16 +252,18 @@ static sg_err export_cases(sg_http_req *r, int csv, sg_http_reply *out, char *ms
     size_t more = 0;
     if (!err) {
         f.limit = limit;
-        err = sg_store_case_scan(r->srv->store, &f, visit_case, &X);
+        err = sg_store_case_read(r->srv->store, &f,
+                                 &(sg_case_reader){.visit = visit_case, .ctx = &X}, NULL);
         if (!err && X.err)
             err = X.err;
         if (!err && X.n_rows == (size_t)limit) {
-            sg_case_scan_filter g = f;
+            sg_case_filter g = f;
             g.before_id = X.last_id;
             g.before_created = X.last_created;
             g.limit = 1;
             g.offset = 0;
-            err = sg_store_case_scan(r->srv->store, &g, count_case, &more);
+            err = sg_store_case_read(r->srv->store, &g,
+                                     &(sg_case_reader){.visit = count_case, .ctx = &more}, NULL);
         }
     }
     if (!err && !csv)

@@ -706,7 +706,7 @@ static sg_err h_requests_get(sg_http_req *r, sg_http_reply *out, char *msg, size
     const char *page_s = sg_http_query_get(&q, "page");
     const char *size_s = sg_http_query_get(&q, "page_size");
 
-    sg_case_scan_filter f = {.type = "request"};
+    sg_case_filter f = {.by_created = 1, .type = "request"};
     int64_t *ids = NULL;
     const char **codes = NULL;
     if (ids_s) {
@@ -816,7 +816,8 @@ static sg_err h_requests_get(sg_http_req *r, sg_http_reply *out, char *msg, size
         }
     }
     ow_open(&o, "service_requests", 1, "request");
-    err = sg_store_case_scan(r->srv->store, &f, visit_request, &L);
+    err = sg_store_case_read(r->srv->store, &f,
+                             &(sg_case_reader){.visit = visit_request, .ctx = &L}, NULL);
     ow_close(&o);
     listing_fini(&L);
     if (err) {

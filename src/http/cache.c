@@ -3,7 +3,8 @@
  * The JSON of cases as the case list writes them, kept between requests (issue 4, item 7).
  * A list of 50 cases spent most of its time turning rows into JSON and decoding them out
  * of SQLite; with this cache a page reads only each case's id and version from the store
- * (sg_store_case_page) and copies the text of every case it holds at that version.
+ * (sg_store_case_read with a page function) and copies the text of every case it holds at that
+ * version.
  *
  * Why it is never stale: an entry is keyed by the case's id and version, and the store
  * increments the version in the same statement as every change of a column that the list

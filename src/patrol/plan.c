@@ -141,13 +141,18 @@ static int visit_case(void *ctx, const sg_case *cs)
     return 0;
 }
 
-/* Every case of the district matching o's filters into ctx (store API kept to this call,
- * as the case reads are being merged into one function). */
+/* Every case of the district matching o's filters into ctx, through the store's one case
+ * read. */
 static sg_err read_cases(sg_store *s, const sg_patrol_db_opts *o, int64_t district, case_ctx *ctx)
 {
-    sg_case_scan_filter f = {
-        .type = o->type, .area_id = district, .from = o->from, .to = o->to, .limit = INT64_MAX};
-    sg_err err = sg_store_case_scan(s, &f, visit_case, ctx);
+    sg_case_filter f = {.type = o->type,
+                        .area_id = district,
+                        .from = o->from,
+                        .to = o->to,
+                        .by_created = 1,
+                        .limit = INT64_MAX};
+    sg_case_reader r = {.visit = visit_case, .ctx = ctx};
+    sg_err err = sg_store_case_read(s, &f, &r, NULL);
     if (err)
         return err;
     for (size_t i = 0; i < ctx->n; i++)

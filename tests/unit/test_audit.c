@@ -34,6 +34,7 @@
 #include <sqlite3.h>
 
 #include "safegrid/audit.h"
+#include "safegrid/auth.h"
 #include "testutil.h"
 #include "cli/cli.h"
 
@@ -1304,7 +1305,7 @@ static void test_case_writes_audited(void **state)
 /* A group commit in which a write fails without changing anything (here: a second import
  * of the same source key, refused by the writer) must still record the entries of the
  * writes of the group that did commit. (It failed when written: audit_batch() in
- * src/store/store.c skipped a failed job before its flush check, so when the last job of a group
+ * src/store/audit.c skipped a failed job before its flush check, so when the last job of a group
  * failed, the entries gathered from the jobs before it were never appended and their
  * writes committed unaudited.) The test holds the database's write lock from
  * another connection while the writer works on the first creation, so that the next two
@@ -1698,6 +1699,47 @@ static void test_cli(void **state)
     tu_rmdir(dir);
 }
 
+/* Admin writes and logins commit with their entries: an account's creation, a login (the
+ * session and its session.login entry in one transaction), and no entry for a login that
+ * fails (no session is written; the HTTP layer records the failure). */
+static void test_account_writes_audited(void **state)
+{
+    (void)state;
+    char dir[128], path[256], file[256], msg[512];
+    tu_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/t.db", dir);
+    snprintf(file, sizeof file, "%s/export.log", dir);
+    assert_int_equal(sg_auth_set_cost(1, 8192), SG_OK);
+    sg_store *s = open_store(path);
+    sg_audit_entry add = {"cli:ops", "admin", "account.add", "account/maria", NULL};
+    assert_int_equal(sg_auth_user_add(s, "maria", "caseworker", NULL, NULL, "a long password", NULL,
+                                      NULL, &add, msg, sizeof msg),
+                     SG_OK);
+    sg_arena a;
+    sg_arena_init(&a, 1 << 16);
+    char token[SG_AUTH_TOKEN_CHARS + 1], csrf[SG_AUTH_TOKEN_CHARS + 1];
+    sg_principal who;
+    assert_int_equal(
+        sg_auth_login(s, "maria", "wrong password!", &a, token, csrf, &who, msg, sizeof msg),
+        SG_UNAUTH);
+    assert_int_equal(
+        sg_auth_login(s, "maria", "a long password", &a, token, csrf, &who, msg, sizeof msg),
+        SG_OK);
+    sg_arena_fini(&a);
+    size_t len;
+    lines l;
+    char *buf = export_split(s, file, &len, &l);
+    assert_int_equal(l.n, 2);
+    assert_non_null(strstr(l.p[0], "\"action\":\"account.add\""));
+    assert_non_null(strstr(l.p[0], "\"actor\":\"cli:ops\""));
+    assert_non_null(strstr(l.p[1], "\"action\":\"session.login\""));
+    assert_non_null(strstr(l.p[1], "\"actor\":\"maria\""));
+    assert_non_null(strstr(l.p[1], "\"object\":\"account/maria\""));
+    free(buf);
+    assert_int_equal(sg_auth_set_cost(0, 0), SG_OK);
+    tu_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1713,6 +1755,7 @@ int main(void)
         cmocka_unit_test(test_two_processes_one_chain),
         cmocka_unit_test(test_sigkilled_writer),
         cmocka_unit_test(test_case_writes_audited),
+        cmocka_unit_test(test_account_writes_audited),
         cmocka_unit_test(test_failed_write_in_group_keeps_entries),
         cmocka_unit_test(test_export_range),
         cmocka_unit_test(test_import),

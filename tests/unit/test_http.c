@@ -177,7 +177,7 @@ static int setup(void **state)
     snprintf(odd.code, sizeof odd.code, "%s", ODD_CATEGORY);
     snprintf(odd.type, sizeof odd.type, "request");
     snprintf(odd.name, sizeof odd.name, "Odd");
-    assert_int_equal(sg_store_category_put(F.s, &odd, msg, sizeof msg), SG_OK);
+    assert_int_equal(sg_store_category_put(F.s, &odd, NULL, msg, sizeof msg), SG_OK);
     make_case("request", ODD_CATEGORY, utc(2001, 3, 5, 10, 0), F.odd_code);
 
     /* A case whose timeline names people and holds free text. */

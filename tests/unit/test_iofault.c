@@ -181,9 +181,10 @@ static int cli_create(const char *f1, const char *f2)
         tally.acked++;
         return 0;
     }
-    /* an error is exit status 1 and one line on stderr, the CLI's own */
+    /* an error is exit status 1 and one line on stderr, the CLI's own (it names the
+     * command: "safegrid case new: ...") */
     const char *nl = strchr(err, '\n');
-    if (rc != 1 || strncmp(err, "safegrid: ", 10) != 0 || nl == NULL || nl[1] != '\0')
+    if (rc != 1 || strncmp(err, "safegrid case new: ", 19) != 0 || nl == NULL || nl[1] != '\0')
         fail_msg("case new under %s %s: exit %d, stdout \"%s\", stderr \"%s\"", f1, f2 ? f2 : "",
                  rc, out, err);
     tally.failed_runs++;

@@ -52,7 +52,7 @@ static inline void tu_put_areas(sg_store *s, const tu_area *areas, size_t n)
         rows[i].population = areas[i].population;
     }
     char msg[160];
-    if (sg_store_areas_put(s, rows, n, NULL, NULL, msg, sizeof msg) != SG_OK) {
+    if (sg_store_areas_put(s, rows, n, NULL, NULL, NULL, msg, sizeof msg) != SG_OK) {
         fprintf(stderr, "areas: %s\n", msg);
         abort();
     }

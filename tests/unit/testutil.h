@@ -44,7 +44,7 @@ static inline void tu_add_categories(sg_store *s)
         snprintf(c.type, sizeof c.type, "%s", types[i]);
         snprintf(c.name, sizeof c.name, "General %s", types[i]);
         char msg[160];
-        if (sg_store_category_put(s, &c, msg, sizeof msg) != SG_OK) {
+        if (sg_store_category_put(s, &c, NULL, msg, sizeof msg) != SG_OK) {
             fprintf(stderr, "category: %s\n", msg);
             abort();
         }
