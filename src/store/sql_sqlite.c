@@ -292,6 +292,14 @@ void sg_sql_on_commit(sg_sql_db *d, void (*fn)(void *arg, int pages), void *arg)
 
 void sg_sql_checkpoint(sg_sql_db *d, int truncate)
 {
-    sqlite3_wal_checkpoint_v2(
-        d->db, NULL, truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    int mode = truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE;
+    int n_log = -1, n_done = -1;
+    int rc = sqlite3_wal_checkpoint_v2(d->db, NULL, mode, &n_log, &n_done);
+    if (rc == SQLITE_OK && n_log < 0) {
+        /* A connection that has never read has not opened the WAL: SQLite (3.40) then
+         * answers OK and copies nothing (n_log -1). One read opens it, and the checkpoint
+         * is tried again; the checkpointer's connection only ever checkpoints. */
+        sqlite3_exec(d->db, "SELECT 1 FROM sqlite_master LIMIT 1", NULL, NULL, NULL);
+        sqlite3_wal_checkpoint_v2(d->db, NULL, mode, NULL, NULL);
+    }
 }

@@ -12,6 +12,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -237,6 +238,56 @@ static void test_group_commit_many_writers(void **state)
                 max = ids[i][k];
         }
     assert_int_equal(max, THREADS * EACH);
+    sg_store_close(s);
+}
+
+static off_t file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/* The checkpointer folds the WAL back into the database while the store is open: once the
+ * WAL has passed the checkpoint size (4,000 pages of 4 KiB), the database file grows by
+ * the pages copied into it. A checkpoint on a connection that had never read returned OK
+ * and copied nothing, so the WAL grew without bound and only a clean close folded it back
+ * (found by tests/unit/test_crash.c's long run). */
+static void test_checkpoint_while_open(void **state)
+{
+    fixture *f = *state;
+    sg_store *s = open_with_categories(f);
+    char wal[320];
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    off_t db0 = file_size(f->path);
+    enum { THREADS = 8, EACH = 100 };
+    static int64_t ids[THREADS][EACH];
+    int rounds = 0;
+    /* Write until the WAL has passed the checkpoint size once (or give up after 40,000
+     * cases, far more than it takes). */
+    while (file_size(wal) < 4000 * 4096 && rounds < 50) {
+        pthread_t t[THREADS];
+        writer_arg a[THREADS];
+        for (int i = 0; i < THREADS; i++) {
+            a[i] = (writer_arg){s, EACH, ids[i]};
+            pthread_create(&t[i], NULL, writer, &a[i]);
+        }
+        for (int i = 0; i < THREADS; i++)
+            pthread_join(t[i], NULL);
+        rounds++;
+    }
+    assert_true(file_size(wal) >= 4000 * 4096);
+    /* One more commit wakes the checkpointer; give it up to 10 s. */
+    create(s, "request-general", 0, NAN, NAN);
+    off_t db1 = db0;
+    /* Thousands of cases fill well over 64 pages of the database (about 900 KB here); the
+     * file stayed at its first page (4,096 bytes) while the checkpoints copied nothing. */
+    for (int i = 0; i < 200 && db1 <= db0 + 64 * 4096; i++) {
+        usleep(50 * 1000);
+        db1 = file_size(f->path);
+    }
+    if (db1 <= db0 + 64 * 4096)
+        fail_msg("the database file stayed at %lld bytes (%lld at open) with a WAL of %lld bytes",
+                 (long long)db1, (long long)db0, (long long)file_size(wal));
     sg_store_close(s);
 }
 
@@ -812,6 +863,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_personal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admin_write_with_its_entry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_while_open, setup, teardown),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
