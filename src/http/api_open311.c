@@ -679,6 +679,19 @@ static void listing_fini(listing *L)
     sg_areas_release(L->areas);
 }
 
+/* start_date and end_date as the spec's W3C date-times, each optional; an error for each
+ * that does not parse and one when the range runs backwards, in that order. */
+static void read_dates(sg_open311_errors *e, const char *start_s, const char *end_s, int64_t *start,
+                       int64_t *end)
+{
+    if (start_s && sg_open311_parse_time(start_s, start) != 0)
+        sg_open311_error_add(e, 400, "start_date is not a W3C date-time (2010-04-14T06:37:38Z)");
+    if (end_s && sg_open311_parse_time(end_s, end) != 0)
+        sg_open311_error_add(e, 400, "end_date is not a W3C date-time (2010-04-14T06:37:38Z)");
+    if (start_s && end_s && e->n == 0 && *end < *start)
+        sg_open311_error_add(e, 400, "end_date is before start_date");
+}
+
 /* ---- GET requests ---------------------------------------------------------------------- */
 
 static sg_err h_requests_get(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
@@ -738,13 +751,7 @@ static sg_err h_requests_get(sg_http_req *r, sg_http_reply *out, char *msg, size
         f.limit = SG_STORE_SCAN_MAX_IDS;
     } else {
         int64_t now = (int64_t)time(NULL), start = 0, end = 0;
-        if (start_s && sg_open311_parse_time(start_s, &start) != 0)
-            sg_open311_error_add(&e, 400,
-                                 "start_date is not a W3C date-time (2010-04-14T06:37:38Z)");
-        if (end_s && sg_open311_parse_time(end_s, &end) != 0)
-            sg_open311_error_add(&e, 400, "end_date is not a W3C date-time (2010-04-14T06:37:38Z)");
-        if (start_s && end_s && e.n == 0 && end < start)
-            sg_open311_error_add(&e, 400, "end_date is before start_date");
+        read_dates(&e, start_s, end_s, &start, &end);
         /* The spec: a range may not span more than 90 days, and without dates the window
          * is the last 90 days. One date alone opens a window of 90 days from it. */
         if (start_s && end_s && e.n == 0 && end - start > DEFAULT_WINDOW_S)
@@ -1112,12 +1119,7 @@ static sg_err h_updates(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
     int64_t start = 0, end = 0, after = 0;
     long size = MAX_PAGE;
     char *endp;
-    if (start_s && sg_open311_parse_time(start_s, &start) != 0)
-        sg_open311_error_add(&e, 400, "start_date is not a W3C date-time (2010-04-14T06:37:38Z)");
-    if (end_s && sg_open311_parse_time(end_s, &end) != 0)
-        sg_open311_error_add(&e, 400, "end_date is not a W3C date-time (2010-04-14T06:37:38Z)");
-    if (start_s && end_s && e.n == 0 && end < start)
-        sg_open311_error_add(&e, 400, "end_date is before start_date");
+    read_dates(&e, start_s, end_s, &start, &end);
     if (after_s) {
         long long v = strtoll(after_s, &endp, 10);
         if (*after_s < '0' || *after_s > '9' || *endp || v < 0)
