@@ -50,10 +50,14 @@ typedef struct export_query {
     const char *type;
 } export_query;
 
-static sg_err read_filters(sg_http_req *r, const sg_http_query *q, export_query *x, char *msg,
-                           size_t n)
+/* Parses the query against allowed into *q and reads the filters of it into *x. */
+static sg_err read_filters(sg_http_req *r, const char *const *allowed, sg_http_query *q,
+                           export_query *x, char *msg, size_t n)
 {
     memset(x, 0, sizeof *x);
+    sg_err err = sg_http_req_query(r, allowed, q, msg, n);
+    if (err)
+        return err;
     const char *from = sg_http_query_get(q, "from");
     const char *to = sg_http_query_get(q, "to");
     const char *area = sg_http_query_get(q, "area");
@@ -70,7 +74,7 @@ static sg_err read_filters(sg_http_req *r, const sg_http_query *q, export_query 
     if (area) {
         sg_area_row *rows = NULL;
         size_t n_rows = 0;
-        sg_err err = sg_store_areas_list(r->srv->store, 0, &rows, &n_rows);
+        err = sg_store_areas_list(r->srv->store, 0, &rows, &n_rows);
         if (err)
             return sg_errf(err, msg, n, "could not read the areas");
         for (size_t i = 0; i < n_rows && x->area_id == 0; i++)
@@ -203,11 +207,8 @@ static sg_err export_cases(sg_http_req *r, int csv, sg_http_reply *out, char *ms
 {
     static const char *const allowed[] = {"from", "to", "area", "type", "limit", "cursor", NULL};
     sg_http_query q;
-    sg_err err = sg_http_req_query(r, allowed, &q, msg, n);
-    if (err)
-        return err;
     export_query x;
-    err = read_filters(r, &q, &x, msg, n);
+    sg_err err = read_filters(r, allowed, &q, &x, msg, n);
     if (err)
         return err;
     const char *limit_s = sg_http_query_get(&q, "limit");
@@ -303,11 +304,8 @@ static sg_err h_counts(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     static const char *const allowed[] = {"from", "to", "type", "area", NULL};
     sg_http_query q;
-    sg_err err = sg_http_req_query(r, allowed, &q, msg, n);
-    if (err)
-        return err;
     export_query x;
-    err = read_filters(r, &q, &x, msg, n);
+    sg_err err = read_filters(r, allowed, &q, &x, msg, n);
     if (err)
         return err;
     sg_area_count_row *rows = NULL;
@@ -461,11 +459,8 @@ static sg_err h_response_times(sg_http_req *r, sg_http_reply *out, char *msg, si
 {
     static const char *const allowed[] = {"from", "to", "type", NULL};
     sg_http_query q;
-    sg_err err = sg_http_req_query(r, allowed, &q, msg, n);
-    if (err)
-        return err;
     export_query x;
-    err = read_filters(r, &q, &x, msg, n);
+    sg_err err = read_filters(r, allowed, &q, &x, msg, n);
     if (err)
         return err;
     durations D = {.arr = json_array(), .r = r, .org_id = -1};
