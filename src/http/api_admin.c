@@ -230,10 +230,7 @@ static sg_err h_rule_delete(sg_http_req *r, sg_http_reply *out, char *msg, size_
     sg_err err = sg_store_rule_delete(r->srv->store, id, &e, msg, n);
     if (err)
         return err;
-    out->status = 204;
-    out->body = "";
-    out->len = 0;
-    return SG_OK;
+    return sg_http_reply_empty(out);
 }
 
 /* GET /api/v1/users: the accounts in the admin's scope, never their hashes. */
@@ -338,10 +335,7 @@ static sg_err h_user_disable(sg_http_req *r, sg_http_reply *out, char *msg, size
     err = sg_auth_user_disable(r->srv->store, name, 1, &e, msg, n);
     if (err)
         return err;
-    out->status = 204;
-    out->body = "";
-    out->len = 0;
-    return SG_OK;
+    return sg_http_reply_empty(out);
 }
 
 /* clang-format off */

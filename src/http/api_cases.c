@@ -123,10 +123,7 @@ static sg_err h_logout(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
             return err;
     }
     r->set_cookie = SG_AUTH_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0";
-    out->status = 204;
-    out->body = "";
-    out->len = 0;
-    return SG_OK;
+    return sg_http_reply_empty(out);
 }
 
 /* GET /api/v1/me */

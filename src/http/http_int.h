@@ -189,6 +189,9 @@ json_t *sg_json_num_or_null(double v);
  * drops j. */
 sg_err sg_http_reply_take(sg_http_req *r, json_t *j, sg_http_reply *out, char *msg, size_t n);
 
+/* Finishes a handler whose answer is 204 No Content: an empty body. */
+sg_err sg_http_reply_empty(sg_http_reply *out);
+
 /* Returns 1 if a public figure of count must be hidden: 1 .. suppress_below - 1 (zero is
  * shown: it identifies nobody). The one rule for every public statistic. */
 int sg_http_suppressed(const struct sg_http *h, int64_t count);

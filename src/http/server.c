@@ -65,6 +65,14 @@ const char *sg_http_req_header(sg_http_req *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
+sg_err sg_http_reply_empty(sg_http_reply *out)
+{
+    out->status = 204;
+    out->body = "";
+    out->len = 0;
+    return SG_OK;
+}
+
 const char *sg_http_req_param(const sg_http_req *r, const char *name)
 {
     for (size_t i = 0; i < r->n_params; i++)
