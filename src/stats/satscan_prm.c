@@ -65,6 +65,19 @@ static int parse_date(const char *s, size_t n, int *y, int *m, int *d)
     return 1;
 }
 
+/* The line of text[0..len) that starts at *pos, without its newline: returns its start,
+ * sets *n to its length and moves *pos past the newline. */
+static const char *next_line(const char *text, size_t len, size_t *pos, size_t *n)
+{
+    size_t eol = *pos;
+    while (eol < len && text[eol] != '\n')
+        eol++;
+    *n = eol - *pos;
+    const char *s = text + *pos;
+    *pos = eol + 1;
+    return s;
+}
+
 /* A setting that changes the analysis and the values safegrid supports. */
 typedef struct prm_rule {
     const char *key;
@@ -199,13 +212,9 @@ sg_err sg_satscan_prm_parse(const char *text, size_t len, sg_satscan_params *out
     double dist = 0;
     size_t pos = 0, line = 0;
     while (pos < len) {
-        size_t eol = pos;
-        while (eol < len && text[eol] != '\n')
-            eol++;
+        size_t n;
+        const char *s = next_line(text, len, &pos, &n);
         line++;
-        const char *s = text + pos;
-        size_t n = eol - pos;
-        pos = eol + 1;
         while (n > 0 && isspace((unsigned char)s[n - 1]))
             n--;
         while (n > 0 && isspace((unsigned char)*s))
@@ -380,12 +389,8 @@ sg_err sg_satscan_data_parse(const char *geo, size_t geo_len, const char *cas, s
     d->n_times = (size_t)(d1 - d0 + 1);
     size_t cap = 0, pos = 0, line = 0;
     while (pos < geo_len) {
-        size_t eol = pos;
-        while (eol < geo_len && geo[eol] != '\n')
-            eol++;
-        const char *s = geo + pos;
-        size_t n = eol - pos;
-        pos = eol + 1;
+        size_t n;
+        const char *s = next_line(geo, geo_len, &pos, &n);
         line++;
         const char *f[4];
         size_t fl[4];
@@ -461,12 +466,8 @@ sg_err sg_satscan_data_parse(const char *geo, size_t geo_len, const char *cas, s
     pos = 0;
     line = 0;
     while (pos < cas_len) {
-        size_t eol = pos;
-        while (eol < cas_len && cas[eol] != '\n')
-            eol++;
-        const char *s = cas + pos;
-        size_t n = eol - pos;
-        pos = eol + 1;
+        size_t n;
+        const char *s = next_line(cas, cas_len, &pos, &n);
         line++;
         const char *f[4];
         size_t fl[4];
