@@ -349,9 +349,10 @@ struct rings {
     size_t n, cap; /* in points */
 };
 
-static int rings_push(struct rings *r, double x, double y)
+/* Grows r to room for at least need points, doubling from 64. */
+static int rings_reserve(struct rings *r, size_t need)
 {
-    if (r->n == r->cap) {
+    while (r->cap < need) {
         size_t cap = r->cap ? r->cap * 2 : 64;
         double *xy = realloc(r->xy, cap * 2 * sizeof(double));
         if (xy == NULL)
@@ -359,6 +360,13 @@ static int rings_push(struct rings *r, double x, double y)
         r->xy = xy;
         r->cap = cap;
     }
+    return 0;
+}
+
+static int rings_push(struct rings *r, double x, double y)
+{
+    if (rings_reserve(r, r->n + 1))
+        return -1;
     r->xy[2 * r->n] = x;
     r->xy[2 * r->n + 1] = y;
     r->n++;
@@ -373,14 +381,8 @@ static int rings_add_ring(struct rings *r, GEOSContextHandle_t ctx, const GEOSGe
         return -1;
     if (np == 0)
         return 0;
-    while (r->cap < r->n + np + 1) {
-        size_t cap = r->cap ? r->cap * 2 : 64;
-        double *xy = realloc(r->xy, cap * 2 * sizeof(double));
-        if (xy == NULL)
-            return -1;
-        r->xy = xy;
-        r->cap = cap;
-    }
+    if (rings_reserve(r, r->n + np + 1))
+        return -1;
     if (!GEOSCoordSeq_copyToBuffer_r(ctx, cs, r->xy + 2 * r->n, 0, 0))
         return -1;
     r->n += np;
