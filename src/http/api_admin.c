@@ -16,8 +16,6 @@
 #include "safegrid/area.h"
 #include "safegrid/auth.h"
 
-static const char *const no_params[] = {NULL};
-
 /* Reads the JSON body and the string members named in keys (NULL-terminated; any other
  * member is refused) into vals, in order. Returns the body (drop it after use). */
 static sg_err read_fields(sg_http_req *r, const char *const *keys, const char **vals, json_t **body,
@@ -119,8 +117,7 @@ static sg_err h_category_put(sg_http_req *r, sg_http_reply *out, char *msg, size
 static sg_err reply_from_areas(sg_http_req *r, const char *key, json_t *(*build)(const sg_areas *),
                                sg_http_reply *out, char *msg, size_t n)
 {
-    sg_http_query q;
-    sg_err err = sg_http_req_query(r, no_params, &q, msg, n);
+    sg_err err = sg_http_req_no_query(r, msg, n);
     if (err)
         return err;
     sg_areas *areas;
@@ -236,8 +233,7 @@ static sg_err h_rule_delete(sg_http_req *r, sg_http_reply *out, char *msg, size_
 /* GET /api/v1/users: the accounts in the admin's scope, never their hashes. */
 static sg_err h_users(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
-    sg_http_query q;
-    sg_err err = sg_http_req_query(r, no_params, &q, msg, n);
+    sg_err err = sg_http_req_no_query(r, msg, n);
     if (err)
         return err;
     sg_account *acc = NULL;

@@ -28,8 +28,6 @@
 #include "safegrid/service.h"
 #include "safegrid/timefmt.h"
 
-static const char *const no_params[] = {NULL};
-
 static json_t *json_time(int64_t t)
 {
     char ts[32];
@@ -129,8 +127,7 @@ static sg_err h_logout(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 /* GET /api/v1/me */
 static sg_err h_me(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
-    sg_http_query q;
-    sg_err err = sg_http_req_query(r, no_params, &q, msg, n);
+    sg_err err = sg_http_req_no_query(r, msg, n);
     if (err)
         return err;
     return reply_principal(r, &r->who, out, msg, n);
@@ -184,8 +181,7 @@ static sg_err case_in_scope(sg_http_req *r, sg_case *c, sg_areas **keep_areas, c
 /* case_in_scope for a GET without query parameters. */
 static sg_err read_case_in_scope(sg_http_req *r, sg_case *c, sg_areas **areas, char *msg, size_t n)
 {
-    sg_http_query q;
-    sg_err err = sg_http_req_query(r, no_params, &q, msg, n);
+    sg_err err = sg_http_req_no_query(r, msg, n);
     return err ? err : case_in_scope(r, c, areas, msg, n);
 }
 

@@ -27,8 +27,6 @@
 #define json_num_or_null sg_json_num_or_null
 #define reply_json sg_http_reply_take
 
-static const char *const no_params[] = {NULL};
-
 #define buf_json_str sg_json_buf_str
 #define buf_json_time sg_json_buf_time
 
@@ -37,8 +35,7 @@ static const char *const no_params[] = {NULL};
  * sixth of its time in profiles. */
 static sg_err h_track(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
-    sg_http_query q;
-    sg_err err = sg_http_req_query(r, no_params, &q, msg, n);
+    sg_err err = sg_http_req_no_query(r, msg, n);
     if (err)
         return err;
     const char *code = sg_http_req_param(r, "code");
@@ -94,8 +91,7 @@ static sg_err h_track(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 /* GET /api/v1/categories */
 static sg_err h_categories(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
-    sg_http_query q;
-    sg_err err = sg_http_req_query(r, no_params, &q, msg, n);
+    sg_err err = sg_http_req_no_query(r, msg, n);
     if (err)
         return err;
     sg_category *cats = NULL;
@@ -174,8 +170,7 @@ static json_t *area_props(const sg_area_row *a)
 /* GET /api/v1/areas */
 static sg_err h_areas(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
-    sg_http_query q;
-    sg_err err = sg_http_req_query(r, no_params, &q, msg, n);
+    sg_err err = sg_http_req_no_query(r, msg, n);
     if (err)
         return err;
     sg_area_row *rows = NULL;

@@ -204,6 +204,10 @@ sg_err sg_http_audit(sg_http_req *r, const char *action, const char *object, con
 sg_err sg_http_req_query(sg_http_req *r, const char *const *allowed, sg_http_query *out, char *msg,
                          size_t n);
 
+/* Refuses any query parameter on r (a route that takes none), as sg_http_req_query does
+ * for one not allowed. */
+sg_err sg_http_req_no_query(sg_http_req *r, char *msg, size_t n);
+
 /* Parses r's body as one JSON object (UTF-8, no duplicate keys) whose members are all
  * named in keys (NULL-terminated) into *out, a new reference the caller drops; SG_INVAL
  * with the position of the fault, or the unknown member's name, otherwise. */

@@ -48,9 +48,7 @@ static const char *route_label(int i)
 static sg_err h_metrics(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
     sg_http *h = r->srv;
-    sg_http_query q;
-    static const char *const none[] = {NULL};
-    sg_err err = sg_http_req_query(r, none, &q, msg, n);
+    sg_err err = sg_http_req_no_query(r, msg, n);
     if (err)
         return err;
     sg_buf b;
@@ -132,9 +130,7 @@ static sg_err h_metrics(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 
 static sg_err h_healthz(sg_http_req *r, sg_http_reply *out, char *msg, size_t n)
 {
-    sg_http_query q;
-    static const char *const none[] = {NULL};
-    sg_err err = sg_http_req_query(r, none, &q, msg, n);
+    sg_err err = sg_http_req_no_query(r, msg, n);
     if (err)
         return err;
     if (atomic_load(&r->srv->stopping))

@@ -150,3 +150,10 @@ sg_err sg_http_req_query(sg_http_req *r, const char *const *allowed, sg_http_que
 {
     return sg_http_query_parse(r->query_raw, allowed, &r->arena, out, msg, n);
 }
+
+sg_err sg_http_req_no_query(sg_http_req *r, char *msg, size_t n)
+{
+    static const char *const none[] = {NULL};
+    sg_http_query q;
+    return sg_http_req_query(r, none, &q, msg, n);
+}
