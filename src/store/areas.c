@@ -11,11 +11,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void geo_changed(sg_store *s)
+/* store_write for every write of this file: on success it bumps the geo generation. */
+static sg_err geo_write(sg_store *s, const job_kind *kind, void *arg, const sg_audit_entry *audit,
+                        char *msg, size_t n)
 {
+    sg_err err = store_write(s, kind, arg, audit, msg, n);
+    if (err)
+        return err;
     pthread_mutex_lock(&s->mu);
     s->geo_generation++;
     pthread_mutex_unlock(&s->mu);
+    return SG_OK;
 }
 
 uint64_t sg_store_geo_generation(sg_store *s)
@@ -125,10 +131,9 @@ sg_err sg_store_areas_put(sg_store *s, const sg_area_row *rows, size_t n,
                           size_t msgn)
 {
     areas_put_arg a = {rows, n, 0, 0};
-    sg_err err = store_write(s, &KIND_AREAS_PUT, &a, audit, msg, msgn);
+    sg_err err = geo_write(s, &KIND_AREAS_PUT, &a, audit, msg, msgn);
     if (err)
         return err;
-    geo_changed(s);
     if (n_new)
         *n_new = a.n_new;
     if (n_updated)
@@ -221,10 +226,7 @@ sg_err sg_store_org_put(sg_store *s, const char *code, const char *name, const c
         return sg_errf(SG_INVAL, msg, n, "an organisation code of 1 to 63 bytes is required");
     org_arg a = {code, name && name[0] ? name : code, kind && kind[0] ? kind : "department",
                  area_code};
-    sg_err err = store_write(s, &KIND_ORG_PUT, &a, audit, msg, n);
-    if (!err)
-        geo_changed(s);
-    return err;
+    return geo_write(s, &KIND_ORG_PUT, &a, audit, msg, n);
 }
 
 static const char SQL_ORG_LIST[] =
@@ -317,10 +319,7 @@ sg_err sg_store_rule_put(sg_store *s, const char *category, const char *area_cod
                          const char *org_code, const sg_audit_entry *audit, char *msg, size_t n)
 {
     rule_arg a = {category, area_code, org_code, 0};
-    sg_err err = store_write(s, &KIND_RULE_PUT, &a, audit, msg, n);
-    if (!err)
-        geo_changed(s);
-    return err;
+    return geo_write(s, &KIND_RULE_PUT, &a, audit, msg, n);
 }
 
 static sg_err run_rule_delete(sg_store *s, store_job *job)
@@ -345,10 +344,7 @@ sg_err sg_store_rule_delete(sg_store *s, int64_t id, const sg_audit_entry *audit
                             size_t n)
 {
     rule_arg a = {NULL, NULL, NULL, id};
-    sg_err err = store_write(s, &KIND_RULE_DELETE, &a, audit, msg, n);
-    if (!err)
-        geo_changed(s);
-    return err;
+    return geo_write(s, &KIND_RULE_DELETE, &a, audit, msg, n);
 }
 
 static const char SQL_RULE_LIST[] =
