@@ -273,6 +273,17 @@ static int open_case(cli *c, sg_store **s, sg_case *out)
     return 0;
 }
 
+/* The acting role from --role, then the case of the first argument; a bad role is a usage
+ * error and opens nothing. */
+static int open_case_as(cli *c, sg_actor *who, sg_store **s, sg_case *out)
+{
+    int bad = 0;
+    *who = cli_actor(c, &bad);
+    if (bad)
+        return cli_usage_error(c, "unknown role '%s'", cli_opt_value(c, "role"));
+    return open_case(c, s, out);
+}
+
 static int cmd_case_show(cli *c)
 {
     sg_store *s;
@@ -351,13 +362,10 @@ static int cmd_case_move(cli *c)
     if (cli_opt_value(c, "version") &&
         cli_parse_long(cli_opt_value(c, "version"), 1, LONG_MAX, &version) != 0)
         return cli_usage_error(c, "--version must be a positive whole number");
-    int bad = 0;
-    sg_actor who = cli_actor(c, &bad);
-    if (bad)
-        return cli_usage_error(c, "unknown role '%s'", cli_opt_value(c, "role"));
+    sg_actor who;
     sg_store *s;
     sg_case k;
-    int rc = open_case(c, &s, &k);
+    int rc = open_case_as(c, &who, &s, &k);
     if (rc)
         return rc;
     /* Without --version the move applies to the version just read; with it, a change
@@ -389,13 +397,10 @@ static int cmd_case_move(cli *c)
 
 static int cmd_case_comment(cli *c)
 {
-    int bad = 0;
-    sg_actor who = cli_actor(c, &bad);
-    if (bad)
-        return cli_usage_error(c, "unknown role '%s'", cli_opt_value(c, "role"));
+    sg_actor who;
     sg_store *s;
     sg_case k;
-    int rc = open_case(c, &s, &k);
+    int rc = open_case_as(c, &who, &s, &k);
     if (rc)
         return rc;
     char msg[300];
