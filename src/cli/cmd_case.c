@@ -150,8 +150,7 @@ static int cmd_case_new(cli *c)
     sg_buf b;
     sg_buf_init(&b, CASE_JSON_MAX);
     sg_err jerr = !err && c->json ? sg_case_json_write(&b, &k, areas) : SG_OK;
-    sg_areas_release(areas);
-    cli_close_store(c);
+    cli_close_areas(c, areas);
     if (err) {
         sg_buf_fini(&b);
         return cli_fail("%s", msg);
@@ -215,8 +214,7 @@ static int cmd_case_list(cli *c)
         f.org_id = org ? org->id : 0;
     }
     if (bad) {
-        sg_areas_release(areas);
-        cli_close_store(c);
+        cli_close_areas(c, areas);
         return cli_fail("no %s with code '%s'", bad, code);
     }
     sg_case_list l;
@@ -236,8 +234,7 @@ static int cmd_case_list(cli *c)
                : l.next_cursor ? sg_buf_printf(&b, "%lld}", (long long)l.next_cursor)
                                : sg_buf_puts(&b, "null}");
     }
-    sg_areas_release(areas);
-    cli_close_store(c);
+    cli_close_areas(c, areas);
     if (err) {
         sg_buf_fini(&b);
         return cli_fail("cannot list cases: %s", sg_strerror(err));
