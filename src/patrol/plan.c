@@ -233,9 +233,8 @@ static sg_err write_geojson(const char *path, const sg_area_row *const *rows,
                             const sg_patrol_db_plan *p, char *msg, size_t msg_len)
 {
     FILE *f = fopen(path, "w");
-    if (f == NULL) {
+    if (f == NULL)
         return sg_errf(SG_IO, msg, msg_len, "cannot write %s", path);
-    }
     fputs("{\"type\":\"FeatureCollection\",\"features\":[\n", f);
     for (size_t i = 0; i < p->plan.n; i++) {
         OGRGeometryH g = NULL;
@@ -253,27 +252,24 @@ static sg_err write_geojson(const char *path, const sg_area_row *const *rows,
         CPLFree(json);
     }
     fputs("\n]}\n", f);
-    if (fclose(f) != 0) {
+    if (fclose(f) != 0)
         return sg_errf(SG_IO, msg, msg_len, "cannot write %s", path);
-    }
     return SG_OK;
 }
 
 static sg_err write_table(const char *path, const sg_patrol_db_plan *p, char *msg, size_t msg_len)
 {
     FILE *f = fopen(path, "w");
-    if (f == NULL) {
+    if (f == NULL)
         return sg_errf(SG_IO, msg, msg_len, "cannot write %s", path);
-    }
     fputs("beat,areas,workload,share,polsby_popper,contiguous\n", f);
     for (unsigned b = 0; b < p->plan.k; b++) {
         const sg_patrol_beat *bt = &p->plan.beats[b];
         fprintf(f, "%u,%zu,%.6g,%.4f,%.4f,%s\n", b + 1, bt->n_areas, bt->workload, bt->share,
                 bt->polsby_popper, bt->contiguous ? "yes" : "no");
     }
-    if (fclose(f) != 0) {
+    if (fclose(f) != 0)
         return sg_errf(SG_IO, msg, msg_len, "cannot write %s", path);
-    }
     return SG_OK;
 }
 
@@ -289,10 +285,9 @@ sg_err sg_patrol_plan_db(const sg_patrol_db_opts *o, sg_patrol_db_plan *out, cha
                          size_t msg_len)
 {
     if (o == NULL || out == NULL || o->db == NULL || o->k == 0 || o->level < 0 || o->level > 3 ||
-        (unsigned)o->band > SG_BAND_COUNT) {
+        (unsigned)o->band > SG_BAND_COUNT)
         return sg_errf(SG_INVAL, msg, msg_len,
                        "a database, K >= 1, a level 0-3 and a band are needed");
-    }
     sg_store *s = NULL;
     sg_areas *areas = NULL;
     sg_area_row *rows = NULL;
