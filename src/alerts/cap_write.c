@@ -413,13 +413,8 @@ static sg_err atom_entry(sg_buf *b, const sg_alert *a, const sg_alert_feed_opts 
     for (int c = 0; c < SG_ALERT_N_CATEGORIES && !err; c++)
         if (in->categories & (1u << c))
             err = sg_buf_printf(b, "    <category term=\"%s\"/>\n", sg_alert_category_names[c]);
-    if (!err && in->description) {
-        err = sg_buf_puts(b, "    <summary>");
-        if (!err)
-            err = esc(b, in->description, 0);
-        if (!err)
-            err = sg_buf_puts(b, "</summary>\n");
-    }
+    if (!err)
+        err = elem(b, 4, "summary", in->description);
     if (!err)
         err = sg_buf_puts(b, "  </entry>\n");
     return err;
@@ -445,24 +440,21 @@ static sg_err feed_fn(sg_buf *b, const void *arg)
             err = sg_buf_puts(b, "\"");
     }
     if (!err)
-        err = sg_buf_puts(b, ">\n  <id>");
+        err = sg_buf_puts(b, ">\n");
     if (!err)
-        err = esc(b, o->id, 0);
+        err = elem(b, 2, "id", o->id);
     if (!err)
-        err = sg_buf_puts(b, "</id>\n  <title>");
+        err = elem(b, 2, "title", o->title);
     if (!err)
-        err = esc(b, o->title, 0);
-    if (!err)
-        err =
-            sg_buf_printf(b, "</title>\n  <updated>%s</updated>\n  <link rel=\"self\" href=\"", t);
+        err = sg_buf_printf(b, "  <updated>%s</updated>\n  <link rel=\"self\" href=\"", t);
     if (!err)
         err = esc(b, o->self_url ? o->self_url : o->id, 1);
     if (!err)
-        err = sg_buf_puts(b, "\"/>\n  <author>\n    <name>");
+        err = sg_buf_puts(b, "\"/>\n  <author>\n");
     if (!err)
-        err = esc(b, o->author, 0);
+        err = elem(b, 4, "name", o->author);
     if (!err)
-        err = sg_buf_puts(b, "</name>\n  </author>\n");
+        err = sg_buf_puts(b, "  </author>\n");
     for (size_t i = 0; i < nc && !err; i++)
         err = atom_entry(b, cur[i], o);
     if (!err)

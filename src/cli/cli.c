@@ -125,6 +125,12 @@ int cli_open_areas(cli *c, sg_store **s, sg_areas **areas)
     return 0;
 }
 
+void cli_close_areas(cli *c, sg_areas *areas)
+{
+    sg_areas_release(areas);
+    cli_close_store(c);
+}
+
 sg_principal cli_admin(void)
 {
     static char name[64];

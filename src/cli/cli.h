@@ -129,8 +129,10 @@ int cli_open_store(cli *c, sg_store **out);
 void cli_close_store(cli *c);
 
 /** cli_open_store, then takes the store's area snapshot (areas, organisations and rules),
- *  released with sg_areas_release before cli_close_store. Returns 0 or the exit code. */
+ *  released by cli_close_areas. Returns 0 or the exit code. */
 int cli_open_areas(cli *c, sg_store **s, sg_areas **areas);
+/** Releases the snapshot of cli_open_areas, then closes the store. */
+void cli_close_areas(cli *c, sg_areas *areas);
 
 /** The principal of a command-line administrator, for the audit log. */
 sg_principal cli_admin(void);

@@ -280,8 +280,7 @@ static int cmd_user_list(cli *c)
     if (a)
         cli_print_json(a);
     free(v);
-    sg_areas_release(areas);
-    cli_close_store(c);
+    cli_close_areas(c, areas);
     return err ? cli_fail("cannot list accounts: %s", sg_strerror(err)) : 0;
 }
 

@@ -63,18 +63,12 @@ static int cmd_locate(cli *c)
         lon > 180 || lat < -90 || lat > 90)
         return cli_usage_error(c, "LON and LAT must be WGS84 degrees (-180..180, -90..90)");
     sg_store *s;
-    int rc = cli_open_store(c, &s);
+    sg_areas *areas;
+    int rc = cli_open_areas(c, &s, &areas);
     if (rc)
         return rc;
-    sg_areas *areas;
-    char msg[300];
-    sg_err err = sg_areas_acquire(s, &areas, msg, sizeof msg);
-    if (err) {
-        cli_close_store(c);
-        return cli_fail("%s", msg);
-    }
     int64_t id = 0;
-    err = sg_areas_locate(areas, lon, lat, &id);
+    sg_err err = sg_areas_locate(areas, lon, lat, &id);
     json_t *chain = json_array();
     if (err == SG_OK) {
         for (int k = 0;; k++) {
@@ -89,8 +83,7 @@ static int cmd_locate(cli *c)
             json_array_append_new(chain, o);
         }
     }
-    sg_areas_release(areas);
-    cli_close_store(c);
+    cli_close_areas(c, areas);
     if (err != SG_OK && err != SG_NOTFOUND) {
         json_decref(chain);
         return cli_fail("cannot locate: %s", sg_strerror(err));
@@ -157,8 +150,7 @@ static int cmd_org_list(cli *c)
     }
     if (a)
         cli_print_json(a);
-    sg_areas_release(areas);
-    cli_close_store(c);
+    cli_close_areas(c, areas);
     return 0;
 }
 
@@ -213,8 +205,7 @@ static int cmd_rule_list(cli *c)
     }
     if (a)
         cli_print_json(a);
-    sg_areas_release(areas);
-    cli_close_store(c);
+    cli_close_areas(c, areas);
     return 0;
 }
 

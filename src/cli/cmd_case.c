@@ -150,8 +150,7 @@ static int cmd_case_new(cli *c)
     sg_buf b;
     sg_buf_init(&b, CASE_JSON_MAX);
     sg_err jerr = !err && c->json ? sg_case_json_write(&b, &k, areas) : SG_OK;
-    sg_areas_release(areas);
-    cli_close_store(c);
+    cli_close_areas(c, areas);
     if (err) {
         sg_buf_fini(&b);
         return cli_fail("%s", msg);
@@ -215,8 +214,7 @@ static int cmd_case_list(cli *c)
         f.org_id = org ? org->id : 0;
     }
     if (bad) {
-        sg_areas_release(areas);
-        cli_close_store(c);
+        cli_close_areas(c, areas);
         return cli_fail("no %s with code '%s'", bad, code);
     }
     sg_case_list l;
@@ -236,8 +234,7 @@ static int cmd_case_list(cli *c)
                : l.next_cursor ? sg_buf_printf(&b, "%lld}", (long long)l.next_cursor)
                                : sg_buf_puts(&b, "null}");
     }
-    sg_areas_release(areas);
-    cli_close_store(c);
+    cli_close_areas(c, areas);
     if (err) {
         sg_buf_fini(&b);
         return cli_fail("cannot list cases: %s", sg_strerror(err));
@@ -271,6 +268,17 @@ static int open_case(cli *c, sg_store **s, sg_case *out)
         return cli_fail("no case '%s'", ref);
     }
     return 0;
+}
+
+/* The acting role from --role, then the case of the first argument; a bad role is a usage
+ * error and opens nothing. */
+static int open_case_as(cli *c, sg_actor *who, sg_store **s, sg_case *out)
+{
+    int bad = 0;
+    *who = cli_actor(c, &bad);
+    if (bad)
+        return cli_usage_error(c, "unknown role '%s'", cli_opt_value(c, "role"));
+    return open_case(c, s, out);
 }
 
 static int cmd_case_show(cli *c)
@@ -351,13 +359,10 @@ static int cmd_case_move(cli *c)
     if (cli_opt_value(c, "version") &&
         cli_parse_long(cli_opt_value(c, "version"), 1, LONG_MAX, &version) != 0)
         return cli_usage_error(c, "--version must be a positive whole number");
-    int bad = 0;
-    sg_actor who = cli_actor(c, &bad);
-    if (bad)
-        return cli_usage_error(c, "unknown role '%s'", cli_opt_value(c, "role"));
+    sg_actor who;
     sg_store *s;
     sg_case k;
-    int rc = open_case(c, &s, &k);
+    int rc = open_case_as(c, &who, &s, &k);
     if (rc)
         return rc;
     /* Without --version the move applies to the version just read; with it, a change
@@ -389,13 +394,10 @@ static int cmd_case_move(cli *c)
 
 static int cmd_case_comment(cli *c)
 {
-    int bad = 0;
-    sg_actor who = cli_actor(c, &bad);
-    if (bad)
-        return cli_usage_error(c, "unknown role '%s'", cli_opt_value(c, "role"));
+    sg_actor who;
     sg_store *s;
     sg_case k;
-    int rc = open_case(c, &s, &k);
+    int rc = open_case_as(c, &who, &s, &k);
     if (rc)
         return rc;
     char msg[300];

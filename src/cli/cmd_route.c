@@ -101,19 +101,6 @@ done:
     return rc;
 }
 
-/* Opens the route file and makes a workspace; prints the error itself. */
-static int open_route(const char *path, sg_route **r, sg_route_ws **ws)
-{
-    char msg[512];
-    if (sg_route_open(path, r, msg, sizeof(msg)))
-        return cli_fail("%s", msg);
-    if (sg_route_ws_new(*r, ws)) {
-        sg_route_close(*r);
-        return cli_fail("out of memory");
-    }
-    return 0;
-}
-
 static int snap_point(const cli *c, const sg_route *r, const char *s, double max_m,
                       sg_route_loc *out)
 {
@@ -143,17 +130,33 @@ static int max_snap(const cli *c, double *out)
     return 0;
 }
 
+/* Reads --max-snap, then opens the route file and makes a workspace; prints the error itself.
+ * Returns 0, or the exit code. */
+static int open_route(const cli *c, const char *path, double *max_m, sg_route **r, sg_route_ws **ws)
+{
+    int rc = max_snap(c, max_m);
+    if (rc)
+        return rc;
+    char msg[512];
+    if (sg_route_open(path, r, msg, sizeof(msg)))
+        return cli_fail("%s", msg);
+    if (sg_route_ws_new(*r, ws)) {
+        sg_route_close(*r);
+        return cli_fail("out of memory");
+    }
+    return 0;
+}
+
 static int cmd_time(cli *c)
 {
     const char **pos = c->pos;
-    int reverse = cli_opt_value(c, "reverse") != NULL, rc;
+    int reverse = cli_opt_value(c, "reverse") != NULL;
     double max_m;
-    if ((rc = max_snap(c, &max_m)) != 0)
-        return rc;
     sg_route *r;
     sg_route_ws *ws;
-    if (open_route(pos[0], &r, &ws))
-        return 1;
+    int rc = open_route(c, pos[0], &max_m, &r, &ws);
+    if (rc)
+        return rc;
     size_t np = c->n_pos;
     size_t n = np - 2;
     sg_route_loc from;
@@ -186,13 +189,11 @@ static int cmd_path(cli *c)
 {
     const char **pos = c->pos;
     double max_m;
-    int rc = max_snap(c, &max_m);
-    if (rc)
-        return rc;
     sg_route *r;
     sg_route_ws *ws;
-    if (open_route(pos[0], &r, &ws))
-        return 1;
+    int rc = open_route(c, pos[0], &max_m, &r, &ws);
+    if (rc)
+        return rc;
     sg_route_loc a, b;
     rc = snap_point(c, r, pos[1], max_m, &a);
     if (rc == 0)
@@ -230,13 +231,11 @@ static int cmd_table(cli *c)
     if (ns == 0 || nd == 0)
         return cli_usage_error(c, "need at least one -s and one -t");
     double max_m;
-    int rc = max_snap(c, &max_m);
-    if (rc)
-        return rc;
     sg_route *r;
     sg_route_ws *ws;
-    if (open_route(file, &r, &ws))
-        return 1;
+    int rc = open_route(c, file, &max_m, &r, &ws);
+    if (rc)
+        return rc;
     sg_route_loc *ls = malloc(ns * sizeof(*ls)), *ld = malloc(nd * sizeof(*ld));
     uint32_t *ms = malloc(ns * nd * sizeof(*ms));
     if (!ls || !ld || !ms)

@@ -21,24 +21,12 @@
 
 #include <float.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <geos_c.h>
 #include <metis.h>
-
-static void say(char *msg, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(char *msg, size_t n, const char *fmt, ...)
-{
-    if (msg == NULL || n == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, n, fmt, ap);
-    va_end(ap);
-}
 
 void sg_patrol_opts_init(sg_patrol_opts *o)
 {
@@ -167,10 +155,8 @@ sg_err sg_patrol_polsby_popper(const unsigned char *const *wkb, const size_t *wk
 sg_err sg_patrol_write_metis_graph(const char *path, const sg_weights *adj, const double *workload,
                                    char *msg, size_t msg_len)
 {
-    if (path == NULL || adj == NULL || workload == NULL || adj->n == 0) {
-        say(msg, msg_len, "no graph to write");
-        return SG_INVAL;
-    }
+    if (path == NULL || adj == NULL || workload == NULL || adj->n == 0)
+        return sg_errf(SG_INVAL, msg, msg_len, "no graph to write");
     int32_t *vw = malloc(adj->n * sizeof *vw);
     if (vw == NULL)
         return SG_NOMEM;
@@ -178,8 +164,7 @@ sg_err sg_patrol_write_metis_graph(const char *path, const sg_weights *adj, cons
     FILE *f = fopen(path, "w");
     if (f == NULL) {
         free(vw);
-        say(msg, msg_len, "cannot write %s", path);
-        return SG_IO;
+        return sg_errf(SG_IO, msg, msg_len, "cannot write %s", path);
     }
     /* fmt 010: vertex weights, no edge weights. */
     fprintf(f, "%zu %zu 010\n", adj->n, adj->start[adj->n] / 2);
@@ -190,10 +175,8 @@ sg_err sg_patrol_write_metis_graph(const char *path, const sg_weights *adj, cons
         fputc('\n', f);
     }
     free(vw);
-    if (fclose(f) != 0) {
-        say(msg, msg_len, "cannot write %s", path);
-        return SG_IO;
-    }
+    if (fclose(f) != 0)
+        return sg_errf(SG_IO, msg, msg_len, "cannot write %s", path);
     return SG_OK;
 }
 
@@ -394,10 +377,9 @@ static size_t components(const graph *g, size_t *comp, size_t *queue)
 static sg_err centroids(GEOSContextHandle_t gh, const sg_patrol_input *in, double *cx, double *cy,
                         char *msg, size_t msg_len)
 {
-    if (in->wkb == NULL || in->wkb_len == NULL) {
-        say(msg, msg_len, "areas without neighbours need centroids or polygons to be placed");
-        return SG_INVAL;
-    }
+    if (in->wkb == NULL || in->wkb_len == NULL)
+        return sg_errf(SG_INVAL, msg, msg_len,
+                       "areas without neighbours need centroids or polygons to be placed");
     GEOSWKBReader *rd = GEOSWKBReader_create_r(gh);
     if (rd == NULL)
         return SG_NOMEM;
@@ -406,10 +388,8 @@ static sg_err centroids(GEOSContextHandle_t gh, const sg_patrol_input *in, doubl
         GEOSGeometry *g =
             in->wkb[i] ? GEOSWKBReader_read_r(gh, rd, in->wkb[i], in->wkb_len[i]) : NULL;
         GEOSGeometry *c = g ? GEOSGetCentroid_r(gh, g) : NULL;
-        if (c == NULL || GEOSGeomGetX_r(gh, c, &cx[i]) != 1 || GEOSGeomGetY_r(gh, c, &cy[i]) != 1) {
-            say(msg, msg_len, "area %zu: polygon unreadable or empty", i);
-            err = SG_INVAL;
-        }
+        if (c == NULL || GEOSGeomGetX_r(gh, c, &cx[i]) != 1 || GEOSGeomGetY_r(gh, c, &cy[i]) != 1)
+            err = sg_errf(SG_INVAL, msg, msg_len, "area %zu: polygon unreadable or empty", i);
         if (c)
             GEOSGeom_destroy_r(gh, c);
         if (g)
@@ -422,45 +402,33 @@ static sg_err centroids(GEOSContextHandle_t gh, const sg_patrol_input *in, doubl
 static sg_err check_input(const sg_patrol_input *in, const sg_patrol_opts *o, char *msg,
                           size_t msg_len)
 {
-    if (in == NULL || in->workload == NULL || in->adj == NULL || in->n == 0) {
-        say(msg, msg_len, "no areas to partition");
-        return SG_INVAL;
-    }
-    if (in->adj->n != in->n) {
-        say(msg, msg_len, "the contiguity has %zu areas, the workload %zu", in->adj->n, in->n);
-        return SG_INVAL;
-    }
-    if (in->k == 0 || in->k > in->n) {
-        say(msg, msg_len, "cannot make %u beats of %zu areas", in->k, in->n);
-        return SG_INVAL;
-    }
-    if (!(o->tolerance > 0 && o->tolerance < 1) || o->metis_ufactor < 1) {
-        say(msg, msg_len, "tolerance must be in (0, 1) and ufactor at least 1");
-        return SG_INVAL;
-    }
-    if (in->n > (size_t)INT32_MAX / 2 || in->adj->start[in->n] > (size_t)INT32_MAX) {
-        say(msg, msg_len, "graph too large for METIS");
-        return SG_INVAL;
-    }
+    if (in == NULL || in->workload == NULL || in->adj == NULL || in->n == 0)
+        return sg_errf(SG_INVAL, msg, msg_len, "no areas to partition");
+    if (in->adj->n != in->n)
+        return sg_errf(SG_INVAL, msg, msg_len, "the contiguity has %zu areas, the workload %zu",
+                       in->adj->n, in->n);
+    if (in->k == 0 || in->k > in->n)
+        return sg_errf(SG_INVAL, msg, msg_len, "cannot make %u beats of %zu areas", in->k, in->n);
+    if (!(o->tolerance > 0 && o->tolerance < 1) || o->metis_ufactor < 1)
+        return sg_errf(SG_INVAL, msg, msg_len,
+                       "tolerance must be in (0, 1) and ufactor at least 1");
+    if (in->n > (size_t)INT32_MAX / 2 || in->adj->start[in->n] > (size_t)INT32_MAX)
+        return sg_errf(SG_INVAL, msg, msg_len, "graph too large for METIS");
     for (size_t i = 0; i < in->n; i++) {
-        if (!isfinite(in->workload[i]) || in->workload[i] < 0) {
-            say(msg, msg_len, "area %zu: workload %g is not a finite value >= 0", i,
-                in->workload[i]);
-            return SG_INVAL;
-        }
+        if (!isfinite(in->workload[i]) || in->workload[i] < 0)
+            return sg_errf(SG_INVAL, msg, msg_len,
+                           "area %zu: workload %g is not a finite value >= 0", i, in->workload[i]);
         for (size_t e = in->adj->start[i]; e < in->adj->start[i + 1]; e++) {
             size_t j = in->adj->nbr[e];
-            if (j >= in->n || j == i) {
-                say(msg, msg_len, "area %zu: neighbour %zu out of range or itself", i, j);
-                return SG_INVAL;
-            }
+            if (j >= in->n || j == i)
+                return sg_errf(SG_INVAL, msg, msg_len,
+                               "area %zu: neighbour %zu out of range or itself", i, j);
             int back = 0;
             for (size_t f = in->adj->start[j]; f < in->adj->start[j + 1] && !back; f++)
                 back = in->adj->nbr[f] == i;
-            if (!back) {
-                say(msg, msg_len, "contiguity not symmetric: %zu lists %zu but not back", i, j);
-                return SG_INVAL;
-            }
+            if (!back)
+                return sg_errf(SG_INVAL, msg, msg_len,
+                               "contiguity not symmetric: %zu lists %zu but not back", i, j);
         }
     }
     return SG_OK;
@@ -474,10 +442,8 @@ sg_err sg_patrol_partition(const sg_patrol_input *in, const sg_patrol_opts *opts
         o = *opts;
     else
         sg_patrol_opts_init(&o);
-    if (out == NULL) {
-        say(msg, msg_len, "no plan to fill");
-        return SG_INVAL;
-    }
+    if (out == NULL)
+        return sg_errf(SG_INVAL, msg, msg_len, "no plan to fill");
     sg_err err = check_input(in, &o, msg, msg_len);
     if (err)
         return err;
@@ -486,10 +452,8 @@ sg_err sg_patrol_partition(const sg_patrol_input *in, const sg_patrol_opts *opts
     double total = 0;
     for (size_t i = 0; i < n; i++)
         total += in->workload[i];
-    if (!(total > 0)) {
-        say(msg, msg_len, "every area has zero workload: nothing to balance");
-        return SG_INVAL;
-    }
+    if (!(total > 0))
+        return sg_errf(SG_INVAL, msg, msg_len, "every area has zero workload: nothing to balance");
 
     sg_patrol_plan p = {.n = n, .k = k, .feasible = 1};
     graph g = {0};
@@ -554,8 +518,8 @@ sg_err sg_patrol_partition(const sg_patrol_input *in, const sg_patrol_opts *opts
         p.n_islands += island;
     }
     if (m == 0) {
-        say(msg, msg_len, "no two areas touch: contiguous beats cannot be drawn");
-        err = SG_INVAL;
+        err =
+            sg_errf(SG_INVAL, msg, msg_len, "no two areas touch: contiguous beats cannot be drawn");
         free(acomp);
         free(csize);
         goto fail;
@@ -688,8 +652,8 @@ sg_err sg_patrol_partition(const sg_patrol_input *in, const sg_patrol_opts *opts
         int rc = METIS_PartGraphKway(&nv, &ncon, g.xadj, g.adjncy, vw, NULL, NULL, &np, NULL, NULL,
                                      mo, &cut, mpart);
         if (rc != METIS_OK) {
-            say(msg, msg_len, "METIS failed (code %d)", rc);
-            err = rc == METIS_ERROR_MEMORY ? SG_NOMEM : SG_IO;
+            err = sg_errf(rc == METIS_ERROR_MEMORY ? SG_NOMEM : SG_IO, msg, msg_len,
+                          "METIS failed (code %d)", rc);
             goto fail;
         }
         for (size_t v = 0; v < m; v++)
@@ -754,8 +718,8 @@ sg_err sg_patrol_partition(const sg_patrol_input *in, const sg_patrol_opts *opts
             err = union_pp(gh, in->wkb, in->wkb_len, idx, ni, &bt->polsby_popper, &bt->area,
                            &bt->perimeter);
             if (err) {
-                say(msg, msg_len, "beat %u: the union of its polygons failed (%s)", b,
-                    sg_strerror(err));
+                sg_errf(err, msg, msg_len, "beat %u: the union of its polygons failed (%s)", b,
+                        sg_strerror(err));
                 free(seen);
                 free(idx);
                 goto fail;
@@ -805,6 +769,6 @@ fail:
     if (gh)
         GEOS_finish_r(gh);
     if (err == SG_NOMEM)
-        say(msg, msg_len, "out of memory");
+        sg_errf(err, msg, msg_len, "out of memory");
     return err;
 }

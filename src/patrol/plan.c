@@ -21,7 +21,6 @@
 #include "safegrid/timefmt.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,17 +28,6 @@
 #include <cpl_conv.h>
 #include <geos_c.h>
 #include <ogr_api.h>
-
-static void say(char *msg, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(char *msg, size_t n, const char *fmt, ...)
-{
-    if (msg == NULL || n == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, n, fmt, ap);
-    va_end(ap);
-}
 
 void sg_patrol_db_opts_init(sg_patrol_db_opts *o)
 {
@@ -245,10 +233,8 @@ static sg_err write_geojson(const char *path, const sg_area_row *const *rows,
                             const sg_patrol_db_plan *p, char *msg, size_t msg_len)
 {
     FILE *f = fopen(path, "w");
-    if (f == NULL) {
-        say(msg, msg_len, "cannot write %s", path);
-        return SG_IO;
-    }
+    if (f == NULL)
+        return sg_errf(SG_IO, msg, msg_len, "cannot write %s", path);
     fputs("{\"type\":\"FeatureCollection\",\"features\":[\n", f);
     for (size_t i = 0; i < p->plan.n; i++) {
         OGRGeometryH g = NULL;
@@ -266,30 +252,24 @@ static sg_err write_geojson(const char *path, const sg_area_row *const *rows,
         CPLFree(json);
     }
     fputs("\n]}\n", f);
-    if (fclose(f) != 0) {
-        say(msg, msg_len, "cannot write %s", path);
-        return SG_IO;
-    }
+    if (fclose(f) != 0)
+        return sg_errf(SG_IO, msg, msg_len, "cannot write %s", path);
     return SG_OK;
 }
 
 static sg_err write_table(const char *path, const sg_patrol_db_plan *p, char *msg, size_t msg_len)
 {
     FILE *f = fopen(path, "w");
-    if (f == NULL) {
-        say(msg, msg_len, "cannot write %s", path);
-        return SG_IO;
-    }
+    if (f == NULL)
+        return sg_errf(SG_IO, msg, msg_len, "cannot write %s", path);
     fputs("beat,areas,workload,share,polsby_popper,contiguous\n", f);
     for (unsigned b = 0; b < p->plan.k; b++) {
         const sg_patrol_beat *bt = &p->plan.beats[b];
         fprintf(f, "%u,%zu,%.6g,%.4f,%.4f,%s\n", b + 1, bt->n_areas, bt->workload, bt->share,
                 bt->polsby_popper, bt->contiguous ? "yes" : "no");
     }
-    if (fclose(f) != 0) {
-        say(msg, msg_len, "cannot write %s", path);
-        return SG_IO;
-    }
+    if (fclose(f) != 0)
+        return sg_errf(SG_IO, msg, msg_len, "cannot write %s", path);
     return SG_OK;
 }
 
@@ -305,10 +285,9 @@ sg_err sg_patrol_plan_db(const sg_patrol_db_opts *o, sg_patrol_db_plan *out, cha
                          size_t msg_len)
 {
     if (o == NULL || out == NULL || o->db == NULL || o->k == 0 || o->level < 0 || o->level > 3 ||
-        (unsigned)o->band > SG_BAND_COUNT) {
-        say(msg, msg_len, "a database, K >= 1, a level 0-3 and a band are needed");
-        return SG_INVAL;
-    }
+        (unsigned)o->band > SG_BAND_COUNT)
+        return sg_errf(SG_INVAL, msg, msg_len,
+                       "a database, K >= 1, a level 0-3 and a band are needed");
     sg_store *s = NULL;
     sg_areas *areas = NULL;
     sg_area_row *rows = NULL;
@@ -332,15 +311,14 @@ sg_err sg_patrol_plan_db(const sg_patrol_db_opts *o, sg_patrol_db_plan *out, cha
     if (!err)
         err = sg_store_areas_list(s, 1, &rows, &n_rows);
     if (err) {
-        say(msg, msg_len, "cannot read the areas: %s", sg_strerror(err));
+        sg_errf(err, msg, msg_len, "cannot read the areas: %s", sg_strerror(err));
         goto done;
     }
     int64_t district = 0;
     if (o->district && o->district[0]) {
         const sg_area_row *d = sg_areas_find(areas, o->district);
         if (d == NULL) {
-            say(msg, msg_len, "no area has the code %s", o->district);
-            err = SG_NOTFOUND;
+            err = sg_errf(SG_NOTFOUND, msg, msg_len, "no area has the code %s", o->district);
             goto done;
         }
         district = d->id;
@@ -363,9 +341,8 @@ sg_err sg_patrol_plan_db(const sg_patrol_db_opts *o, sg_patrol_db_plan *out, cha
             sel[n++] = &rows[i];
     }
     if (n == 0) {
-        say(msg, msg_len, "no areas at level %d%s%s", o->level, district ? " in " : "",
-            district ? o->district : "");
-        err = SG_NOTFOUND;
+        err = sg_errf(SG_NOTFOUND, msg, msg_len, "no areas at level %d%s%s", o->level,
+                      district ? " in " : "", district ? o->district : "");
         goto done;
     }
     qsort(sel, n, sizeof *sel, row_by_id);
@@ -417,15 +394,15 @@ sg_err sg_patrol_plan_db(const sg_patrol_db_opts *o, sg_patrol_db_plan *out, cha
         if (g)
             GEOSGeom_destroy_r(gh, g);
         if (bad || wkb[i] == NULL) {
-            say(msg, msg_len, "area %s: its polygon cannot be read", sel[i]->code);
-            err = SG_INVAL;
+            err = sg_errf(SG_INVAL, msg, msg_len, "area %s: its polygon cannot be read",
+                          sel[i]->code);
             goto done;
         }
     }
     start[n] = v.n;
     err = sg_weights_contiguity(v.xy, start, n, o->contiguity, -1, &adj);
     if (err) {
-        say(msg, msg_len, "contiguity: %s", sg_strerror(err));
+        sg_errf(err, msg, msg_len, "contiguity: %s", sg_strerror(err));
         goto done;
     }
 
@@ -438,8 +415,8 @@ sg_err sg_patrol_plan_db(const sg_patrol_db_opts *o, sg_patrol_db_plan *out, cha
                     .tz = o->tz ? o->tz : "UTC"};
     err = read_cases(s, o, district, &cc);
     if (err) {
-        say(msg, msg_len, "cannot read the cases: %s%s", sg_strerror(err),
-            cc.failed == 2 ? " (unknown time zone)" : "");
+        sg_errf(err, msg, msg_len, "cannot read the cases: %s%s", sg_strerror(err),
+                cc.failed == 2 ? " (unknown time zone)" : "");
         goto done;
     }
     size_t n_table = 0;
@@ -499,6 +476,6 @@ done:
     sg_areas_release(areas);
     sg_store_close(s);
     if (err == SG_NOMEM)
-        say(msg, msg_len, "out of memory");
+        sg_errf(err, msg, msg_len, "out of memory");
     return err;
 }
