@@ -29,11 +29,6 @@ sg_err sg_service_open(const char *db, sg_service *out, char *msg, size_t n);
 /** Closes the store (committing queued writes), then wipes the key. */
 void sg_service_close(sg_service *sv);
 
-/** Appends one audit entry for an action by who (role from who) on object, durably
- *  (sg_store_audit); detail a JSON object's text or NULL. */
-sg_err sg_service_audit(sg_service *sv, const sg_principal *who, const char *action,
-                        const char *object, const char *detail, char *msg, size_t n);
-
 /** The context strings that bind sealed personal fields to their use. */
 #define SG_SEAL_CASE_PERSONAL "case.personal"
 

@@ -81,10 +81,3 @@ void sg_service_close(sg_service *sv)
     sg_crypto_key_free(sv->key);
     sv->key = NULL;
 }
-
-sg_err sg_service_audit(sg_service *sv, const sg_principal *who, const char *action,
-                        const char *object, const char *detail, char *msg, size_t n)
-{
-    sg_audit_entry e = {who->name, sg_role_name(who->role), action, object, detail};
-    return sg_store_audit(sv->store, &e, msg, n);
-}
