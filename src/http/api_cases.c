@@ -239,7 +239,8 @@ static sg_err h_case_create(sg_http_req *r, sg_http_reply *out, char *msg, size_
         in.type = "request";
     json_t *pr = json_object_get(body, "priority");
     if (!err && pr && !json_is_null(pr)) {
-        if (!json_is_integer(pr))
+        /* Checked before the narrowing to int: 4294967297 once became 1. */
+        if (!json_is_integer(pr) || json_integer_value(pr) < 1 || json_integer_value(pr) > 4)
             err = sg_errf(SG_INVAL, msg, n, "priority is an integer from 1 to 4");
         else
             in.priority = (int)json_integer_value(pr);

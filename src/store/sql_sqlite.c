@@ -11,7 +11,9 @@
  */
 #include "sql.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -56,6 +58,15 @@ sg_err sg_sql_open(const char *path, int create, sg_sql_db **out, char *msg, siz
     if (d == NULL)
         return SG_NOMEM;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    if (create) {
+        /* The database holds password hashes, case text and sealed personal data: a new
+         * file is created readable by its owner only, and SQLite gives its WAL and
+         * shared-memory files the database file's permissions. An existing file keeps
+         * the mode its owner gave it. */
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0)
+            close(fd);
+    }
     int rc = sqlite3_open_v2(path, &d->db, flags, NULL);
     if (rc != SQLITE_OK) {
         sg_err err = sg_errf(rc == SQLITE_CANTOPEN ? SG_IO : SG_CORRUPT, msg, n,

@@ -548,6 +548,13 @@ static void test_bad_bodies(void **state)
                          "{\"category\":\"pothole\",\"lon\":1,\"lat\":1,\"colour\":\"red\"}", &r),
                      400);
     assert_non_null(strstr(r.body, "colour"));
+    /* A priority past int is refused, not narrowed (4294967297 was taken as 1). */
+    assert_int_equal(req(NULL, "POST", "/api/v1/cases",
+                         "{\"category\":\"pothole\",\"lon\":1,\"lat\":1,"
+                         "\"priority\":4294967297}",
+                         &r),
+                     400);
+    assert_non_null(strstr(r.body, "priority is an integer from 1 to 4"));
     assert_int_equal(req(NULL, "POST", "/api/v1/cases",
                          "{\"category\":\"pothole\",\"lon\":1,\"lat\":1,\"parties\":[\"a\"]}", &r),
                      400);

@@ -241,6 +241,25 @@ static void test_group_commit_many_writers(void **state)
     sg_store_close(s);
 }
 
+/* A new database, its WAL and its shared-memory file are readable by their owner only:
+ * they hold password hashes, case text and sealed personal data (they were created 0644). */
+static void test_files_private(void **state)
+{
+    fixture *f = *state;
+    sg_store *s = open_with_categories(f);
+    create(s, "request-general", 0, NAN, NAN);
+    const char *suffix[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char p[320];
+        snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
+        struct stat st;
+        assert_int_equal(stat(p, &st), 0);
+        if (st.st_mode & 077)
+            fail_msg("%s has mode %o", p, (unsigned)(st.st_mode & 0777));
+    }
+    sg_store_close(s);
+}
+
 static off_t file_size(const char *path)
 {
     struct stat st;
@@ -864,6 +883,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_purge_personal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admin_write_with_its_entry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_while_open, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_files_private, setup, teardown),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
