@@ -738,6 +738,8 @@ static void test_get_requests(void **state)
         {"page_size=1001", "page_size"},
         {"page_size=-1", "page_size"},
         {"service_request_id=", "service_request_id"},
+        /* at most 20 tracking codes: a reporter holds one, a guesser many */
+        {"service_request_id=A,B,C,D,E,F,G,H,I,J,K,L,M,N,O,P,Q,R,S,T,U", "at most 20 ids"},
         {"sort=asc", "sort"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
