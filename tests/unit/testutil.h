@@ -14,6 +14,27 @@
 #include "safegrid/case.h"
 #include "safegrid/store.h"
 
+/* The whole file at path, NUL-terminated (malloc'd; *len its length without the NUL), or
+ * NULL when it cannot be read. */
+static inline char *tu_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    char *buf = NULL;
+    long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (n >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) != NULL &&
+        fread(buf, 1, (size_t)n, f) == (size_t)n) {
+        buf[n] = '\0';
+        *len = (size_t)n;
+    } else {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    return buf;
+}
+
 /* Makes a fresh directory under $TMPDIR; the path is written to dir (at least 64 bytes). */
 static inline void tu_tmpdir(char *dir, size_t n)
 {
