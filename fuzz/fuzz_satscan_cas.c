@@ -49,15 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (d->n_loc <= 64 && d->total_cases <= 2000) {
         double *xyz = malloc(d->n_loc * 3 * sizeof(double));
         if (xyz) {
-            for (size_t i = 0; i < d->n_loc; i++) {
-                if (p.latlon) {
-                    sg_scan_latlon_to_xyz(d->coord[2 * i], d->coord[2 * i + 1], xyz + 3 * i);
-                } else {
-                    xyz[3 * i] = d->coord[2 * i];
-                    xyz[3 * i + 1] = d->coord[2 * i + 1];
-                    xyz[3 * i + 2] = 0;
-                }
-            }
+            sg_satscan_data_xyz(d, &p, xyz);
             sg_scan_input in = {d->n_loc, 3, xyz, d->n_times, d->counts};
             sg_scan_opts o;
             sg_satscan_scan_opts(&p, d->n_times, &o);

@@ -285,6 +285,10 @@ sg_err sg_satscan_load(const char *prm_path, sg_satscan_params *params, sg_satsc
  *  cases, replications) on top of sg_scan_opts_init's defaults. */
 void sg_satscan_scan_opts(const sg_satscan_params *p, size_t n_times, sg_scan_opts *o);
 
+/** The scan's coordinates for d's locations into caller-owned xyz (d->n_loc * 3 doubles):
+ *  latitude/longitude through sg_scan_latlon_to_xyz when p says so, else x, y and 0. */
+void sg_satscan_data_xyz(const sg_satscan_data *d, const sg_satscan_params *p, double *xyz);
+
 /** Releases data. NULL-safe. */
 void sg_satscan_data_free(sg_satscan_data *d);
 

@@ -135,15 +135,7 @@ static int scan_run(const sg_satscan_params *pp, const sg_satscan_data *d, const
     double *xyz = malloc(d->n_loc * 3 * sizeof(*xyz));
     if (!xyz)
         return cli_fail("out of memory");
-    for (size_t i = 0; i < d->n_loc; i++) {
-        if (p.latlon) {
-            sg_scan_latlon_to_xyz(d->coord[2 * i], d->coord[2 * i + 1], xyz + 3 * i);
-        } else {
-            xyz[3 * i] = d->coord[2 * i];
-            xyz[3 * i + 1] = d->coord[2 * i + 1];
-            xyz[3 * i + 2] = 0;
-        }
-    }
+    sg_satscan_data_xyz(d, &p, xyz);
     sg_scan_input in = {d->n_loc, 3, xyz, d->n_times, d->counts};
     sg_scan_opts o;
     sg_satscan_scan_opts(&p, d->n_times, &o);

@@ -324,6 +324,19 @@ void sg_satscan_scan_opts(const sg_satscan_params *p, size_t n_times, sg_scan_op
     o->n_reps = p->reps;
 }
 
+void sg_satscan_data_xyz(const sg_satscan_data *d, const sg_satscan_params *p, double *xyz)
+{
+    for (size_t i = 0; i < d->n_loc; i++) {
+        if (p->latlon) {
+            sg_scan_latlon_to_xyz(d->coord[2 * i], d->coord[2 * i + 1], xyz + 3 * i);
+        } else {
+            xyz[3 * i] = d->coord[2 * i];
+            xyz[3 * i + 1] = d->coord[2 * i + 1];
+            xyz[3 * i + 2] = 0;
+        }
+    }
+}
+
 void sg_satscan_data_free(sg_satscan_data *d)
 {
     if (d == NULL)
