@@ -22,6 +22,7 @@
 
 #include "safegrid/error.h"
 #include "safegrid/stats.h"
+#include "safegrid/store.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Workload by category and time band                                                         */
@@ -202,7 +203,6 @@ sg_err sg_patrol_relabel(const uint32_t *old_beat, unsigned k_old, unsigned *new
 
 /** What sg_patrol_plan_db plans. */
 typedef struct sg_patrol_db_opts {
-    const char *db;           /**< database path */
     const char *district;     /**< code of the district whose areas are split; NULL or "":
                                    every area at `level` */
     int level;                /**< level of the areas to split, 0 county .. 3 grid (default 3) */
@@ -231,14 +231,15 @@ typedef struct sg_patrol_db_plan {
     double *workload;  /**< plan.n workloads of the areas in the band */
 } sg_patrol_db_plan;
 
-/** Plans beats for the areas of a district from the cases in a database: the workload of an
+/** Plans beats for the areas of a district from the cases in store s (borrowed; the
+ *  caller opened it and closes it): the workload of an
  *  area is the sum of the weights (sg_patrol_weights_default) of its cases in the band;
  *  polygons are projected to a local planar CRS for compactness and distances. Writes the
  *  GeoJSON and table when asked. On SG_OK *out is owned by the caller
  *  (sg_patrol_db_plan_fini). Errors: SG_IO (database or files), SG_NOTFOUND (no such
  *  district, or no areas at the level in it), SG_INVAL (bad options), SG_NOMEM; msg says
  *  which. */
-sg_err sg_patrol_plan_db(const sg_patrol_db_opts *o, sg_patrol_db_plan *out, char *msg,
+sg_err sg_patrol_plan_db(sg_store *s, const sg_patrol_db_opts *o, sg_patrol_db_plan *out, char *msg,
                          size_t msg_len);
 
 /** Releases what p owns and zeroes it. NULL-safe. */

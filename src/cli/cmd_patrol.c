@@ -106,7 +106,6 @@ static int cmd_plan(cli *c)
 {
     sg_patrol_db_opts o;
     sg_patrol_db_opts_init(&o);
-    o.db = sg_config_get(c->cfg, "store.db", "safegrid.db");
     o.district = cli_opt_value(c, "district");
     long k;
     if (cli_opt_value(c, "k") == NULL || cli_parse_long(cli_opt_value(c, "k"), 1, 10000, &k))
@@ -139,16 +138,21 @@ static int cmd_plan(cli *c)
     o.geojson_path = cli_opt_value(c, "geojson");
     o.table_path = cli_opt_value(c, "table");
 
+    sg_store *s;
+    int rc = cli_open_store(c, &s);
+    if (rc)
+        return rc;
     sg_patrol_db_plan d;
     char msg[400];
-    sg_err err = sg_patrol_plan_db(&o, &d, msg, sizeof msg);
+    sg_err err = sg_patrol_plan_db(s, &o, &d, msg, sizeof msg);
+    cli_close_store(c);
     if (err)
         return cli_fail("%s", msg);
     if (c->json)
         cli_print_json(plan_json(&d));
     else
         print_plan(&d);
-    int rc = d.plan.feasible ? 0 : 1;
+    rc = d.plan.feasible ? 0 : 1;
     sg_patrol_db_plan_fini(&d);
     return rc;
 }

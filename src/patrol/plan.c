@@ -281,14 +281,13 @@ static int row_by_id(const void *x, const void *y)
     return (*a)->id < (*b)->id ? -1 : (*a)->id > (*b)->id;
 }
 
-sg_err sg_patrol_plan_db(const sg_patrol_db_opts *o, sg_patrol_db_plan *out, char *msg,
+sg_err sg_patrol_plan_db(sg_store *s, const sg_patrol_db_opts *o, sg_patrol_db_plan *out, char *msg,
                          size_t msg_len)
 {
-    if (o == NULL || out == NULL || o->db == NULL || o->k == 0 || o->level < 0 || o->level > 3 ||
+    if (s == NULL || o == NULL || out == NULL || o->k == 0 || o->level < 0 || o->level > 3 ||
         (unsigned)o->band > SG_BAND_COUNT)
         return sg_errf(SG_INVAL, msg, msg_len,
                        "a database, K >= 1, a level 0-3 and a band are needed");
-    sg_store *s = NULL;
     sg_areas *areas = NULL;
     sg_area_row *rows = NULL;
     size_t n_rows = 0, n = 0;
@@ -304,10 +303,7 @@ sg_err sg_patrol_plan_db(const sg_patrol_db_opts *o, sg_patrol_db_plan *out, cha
     GEOSWKBReader *rd = NULL;
     GEOSWKBWriter *wr = NULL;
     sg_patrol_db_plan r = {0};
-    sg_err err = sg_store_open(o->db, &s, msg, msg_len);
-    if (err)
-        return err;
-    err = sg_areas_acquire(s, &areas, msg, msg_len);
+    sg_err err = sg_areas_acquire(s, &areas, msg, msg_len);
     if (!err)
         err = sg_store_areas_list(s, 1, &rows, &n_rows);
     if (err) {
@@ -474,7 +470,6 @@ done:
     free(sel);
     sg_area_rows_free(rows, n_rows);
     sg_areas_release(areas);
-    sg_store_close(s);
     if (err == SG_NOMEM)
         sg_errf(err, msg, msg_len, "out of memory");
     return err;

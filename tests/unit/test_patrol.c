@@ -568,7 +568,6 @@ static void test_bh_plan_from_database(void **state)
     snprintf(tab, sizeof tab, "%s/plan.csv", b->dir);
     sg_patrol_db_opts o;
     sg_patrol_db_opts_init(&o);
-    o.db = db;
     o.district = "bh";
     o.k = 12;
     o.tz = "America/Sao_Paulo";
@@ -576,7 +575,10 @@ static void test_bh_plan_from_database(void **state)
     o.table_path = tab;
     sg_patrol_db_plan p;
     char msg[256];
-    if (sg_patrol_plan_db(&o, &p, msg, sizeof msg) != SG_OK)
+    sg_store *s;
+    if (sg_store_open(db, &s, msg, sizeof msg) != SG_OK)
+        fail_msg("%s", msg);
+    if (sg_patrol_plan_db(s, &o, &p, msg, sizeof msg) != SG_OK)
         fail_msg("%s", msg);
     assert_int_equal(p.plan.n, 240);
     assert_int_equal(p.n_cases, 6494);
@@ -622,17 +624,18 @@ static void test_bh_plan_from_database(void **state)
     /* Errors: a district without areas, an unknown one, more beats than areas, a bad
      * zone. */
     o.district = "far";
-    assert_int_equal(sg_patrol_plan_db(&o, &p, msg, sizeof msg), SG_NOTFOUND);
+    assert_int_equal(sg_patrol_plan_db(s, &o, &p, msg, sizeof msg), SG_NOTFOUND);
     assert_non_null(strstr(msg, "no areas"));
     o.district = "nowhere";
-    assert_int_equal(sg_patrol_plan_db(&o, &p, msg, sizeof msg), SG_NOTFOUND);
+    assert_int_equal(sg_patrol_plan_db(s, &o, &p, msg, sizeof msg), SG_NOTFOUND);
     assert_non_null(strstr(msg, "nowhere"));
     o.district = NULL;
     o.k = 241;
-    assert_int_equal(sg_patrol_plan_db(&o, &p, msg, sizeof msg), SG_INVAL);
+    assert_int_equal(sg_patrol_plan_db(s, &o, &p, msg, sizeof msg), SG_INVAL);
     o.k = 12;
     o.tz = "Mars/Olympus";
-    assert_int_equal(sg_patrol_plan_db(&o, &p, msg, sizeof msg), SG_INVAL);
+    assert_int_equal(sg_patrol_plan_db(s, &o, &p, msg, sizeof msg), SG_INVAL);
+    sg_store_close(s);
 }
 
 /* ---- small graphs: islands, infeasible plans, bad input ----------------------------------- */
