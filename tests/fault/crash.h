@@ -361,6 +361,18 @@ static inline int cr_trial(cr_run *r, long min_ms, long max_ms, char *why, size_
     pthread_t th[CR_WORKERS];
     volatile int stop = 0;
     memset(w, 0, sizeof w);
+    char before[440], cmd[1000];
+    snprintf(before, sizeof before, "%s.before", r->db);
+    if (r->lose_wal) {
+        /* The database file as the trial starts: put back after the kill with the WAL
+         * gone, it loses every write of the trial, whether or not a checkpoint copied
+         * some of them into the file meanwhile. */
+        snprintf(cmd, sizeof cmd, "cp '%s' '%s'", r->db, before);
+        if (system(cmd) != 0) {
+            cr_fail(why, n, "cannot copy %s", r->db);
+            return -1;
+        }
+    }
     for (int i = 0; i < CR_WORKERS; i++) {
         bb_http_init(&w[i].http, r->srv.port, r->key);
         w[i].seed = (unsigned)rand_r(&r->seed);
@@ -379,6 +391,7 @@ static inline int cr_trial(cr_run *r, long min_ms, long max_ms, char *why, size_
         char wal[400];
         snprintf(wal, sizeof wal, "%s-wal", r->db);
         unlink(wal);
+        rename(before, r->db);
     }
 
     long acked = 0, inflight_creates = 0;
