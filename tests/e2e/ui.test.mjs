@@ -175,6 +175,7 @@ await step('a member of the public picks a category, clicks the map and sees the
   await page.waitForSelector('#report-error:text("not an e-mail address")', { timeout: TIMEOUT });
   expect(await page.locator('#report-done').isHidden(), 'nothing sent');
   await page.fill('#r-contact', 'reporter@example.org');
+  expect((await page.textContent('#report-error')) === '', 'the message gone once the field is corrected');
   await shot(page, '03-report-nearby-hint');
   await axe(page, 'report (filled, nearby hint)');
 });

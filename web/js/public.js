@@ -370,6 +370,12 @@ async function start() {
     setPoint(c.lat, c.lng);
   });
   $('report-form').addEventListener('submit', submitReport);
+  // A message about a field goes once the field is changed, not only at the next send.
+  $('report-form').addEventListener('input', (ev) => {
+    if (ev.target.getAttribute('aria-invalid') !== 'true') return;
+    ev.target.removeAttribute('aria-invalid');
+    $('report-error').textContent = '';
+  });
   $('track-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const code = $('t-code').value.trim();
