@@ -151,8 +151,14 @@ static void check_store(long ghosts)
     free(vers);
     bb_http_fini(&c);
     int st = bb_stop(&srv, SIGTERM);
-    if (!why[0] && st != 0)
-        cr_fail(why, sizeof why, "the server without faults exited with %d", st);
+    if (!why[0] && st != 0) {
+        /* The end of the server's own log says why (the run's folder is removed after). */
+        static char log[1 << 16];
+        size_t len = bb_slurp(R.err, log, sizeof log);
+        const char *tail = len > 600 ? log + len - 600 : log;
+        cr_fail(why, sizeof why, "the server without faults exited with %d; its log ends: %s", st,
+                tail);
+    }
     if (!why[0] && bb_sanitizer_said(R.err))
         cr_fail(why, sizeof why, "sanitizer report in %s", R.err);
     if (why[0])
